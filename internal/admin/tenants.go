@@ -1,0 +1,101 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/vakt-id/vakt/internal/apperr"
+	"github.com/vakt-id/vakt/internal/directory"
+	"github.com/vakt-id/vakt/internal/store"
+)
+
+// CreateTenant creates an organisation with its first domain.
+func (s *Service) CreateTenant(ctx context.Context, actor directory.Actor, domain, displayName string) (store.Tenant, error) {
+	if err := authorize(actor, directory.ActionTenantWrite); err != nil {
+		return store.Tenant{}, err
+	}
+	d, err := directory.NormalizeDomain(domain)
+	if err != nil {
+		return store.Tenant{}, apperr.Invalidf("%s", trimSentinel(err)).WithTarget("domain")
+	}
+	if displayName == "" {
+		displayName = d
+	}
+	if err := directory.ValidateDisplayName("displayName", displayName, true); err != nil {
+		return store.Tenant{}, apperr.Invalidf("%s", trimSentinel(err)).WithTarget("displayName")
+	}
+	t := store.Tenant{ID: uuid.NewString(), DisplayName: displayName, Domains: []string{d}, CreatedAt: s.now()}
+	err = s.Store.InTx(ctx, func(tx store.Store) error {
+		if err := tx.CreateTenant(ctx, t); err != nil {
+			return apperr.FromStore(err, fmt.Sprintf("The domain %s", d))
+		}
+		e := s.auditEntry(ctx, actor, t.ID, "Create company", "DirectoryManagement", "Add",
+			store.AuditTarget{ID: t.ID, DisplayName: t.DisplayName, Type: "Tenant",
+				ModifiedProperties: []store.ModifiedProperty{prop("Domains", nil, t.Domains)}})
+		return tx.AppendAudit(ctx, e)
+	})
+	return t, err
+}
+
+// ResolveTenant finds a tenant by id or by one of its domains.
+func (s *Service) ResolveTenant(ctx context.Context, ref string) (store.Tenant, error) {
+	if _, err := uuid.Parse(ref); err == nil {
+		t, err := s.Store.GetTenant(ctx, ref)
+		if err == nil || !errors.Is(err, store.ErrNotFound) {
+			return t, apperr.FromStore(err, "The tenant "+ref)
+		}
+	}
+	t, err := s.Store.TenantByDomain(ctx, ref)
+	return t, apperr.FromStore(err, fmt.Sprintf("The tenant %s", ref))
+}
+
+// Init creates the tenant for domain and its first Global Administrator,
+// unless they exist already; running it twice changes nothing.
+func (s *Service) Init(ctx context.Context, domain, adminUPN, password string) (t store.Tenant, created bool, err error) {
+	op := directory.Actor{Operator: true}
+	t, err = s.Store.TenantByDomain(ctx, domain)
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrNotFound):
+		if t, err = s.CreateTenant(ctx, op, domain, ""); err != nil {
+			return t, false, err
+		}
+		created = true
+	default:
+		return t, false, err
+	}
+	u, err := s.Store.UserByUPN(ctx, t.ID, adminUPN)
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = s.CreateUser(ctx, op, t.ID, NewUser{UPN: adminUPN, DisplayName: "Administrator", Password: password})
+		if err != nil {
+			return t, created, err
+		}
+		created = true
+	} else if err != nil {
+		return t, created, err
+	}
+	roles, err := s.Store.EffectiveRoleIDs(ctx, t.ID, u.ID)
+	if err != nil {
+		return t, created, err
+	}
+	for _, r := range roles {
+		if r == directory.RoleGlobalAdmin {
+			return t, created, nil
+		}
+	}
+	_, err = s.AssignRole(ctx, op, t.ID, u.ID, directory.RoleGlobalAdmin)
+	return t, true, err
+}
+
+// trimSentinel turns a directory validation error into a sentence.
+func trimSentinel(err error) string {
+	msg := strings.TrimPrefix(err.Error(), directory.ErrInvalidName.Error()+": ")
+	if msg == "" {
+		return "Invalid value."
+	}
+	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+}
