@@ -20,9 +20,10 @@ import (
 // Passwords hashes and checks new passwords (internal/password).
 type Passwords interface {
 	Hash(ctx context.Context, password string) (string, error)
-	// Check applies the password rules (length, banned lists, similarity
-	// to the user's own names) and returns a safe error.
-	Check(password string, userContext ...string) error
+	// Check applies the password rules (length, the built-in and the
+	// tenant's banned lists, similarity to the user's own names) and
+	// returns an error whose message is safe to show.
+	Check(password string, tenantBanned []string, userContext ...string) error
 }
 
 // Service performs admin operations on the store.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -98,4 +99,45 @@ func trimSentinel(err error) string {
 		return "Invalid value."
 	}
 	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+}
+
+// SetBannedPasswords replaces the tenant's custom banned-password list.
+func (s *Service) SetBannedPasswords(ctx context.Context, actor directory.Actor, tenantID string, words []string) (store.Tenant, error) {
+	if err := authorize(actor, directory.ActionMethodsPolicy); err != nil {
+		return store.Tenant{}, err
+	}
+	const maxWords, maxLen = 1000, 64
+	if len(words) > maxWords {
+		return store.Tenant{}, apperr.Invalidf("The custom banned-password list holds at most %d words.", maxWords)
+	}
+	clean := make([]string, 0, len(words))
+	for _, w := range words {
+		w = strings.ToLower(strings.TrimSpace(w))
+		if w == "" {
+			continue
+		}
+		if len(w) < 4 || len(w) > maxLen {
+			return store.Tenant{}, apperr.Invalidf("Banned words must be 4 to %d characters long: %q.", maxLen, w)
+		}
+		if !slices.Contains(clean, w) {
+			clean = append(clean, w)
+		}
+	}
+	var old []string
+	var out store.Tenant
+	err := s.Store.InTx(ctx, func(tx store.Store) error {
+		var err error
+		out, err = tx.UpdateTenant(ctx, tenantID, func(t *store.Tenant) error {
+			old = t.BannedPasswords
+			t.BannedPasswords = clean
+			return nil
+		})
+		if err != nil {
+			return apperr.FromStore(err, "The tenant")
+		}
+		return tx.AppendAudit(ctx, s.auditEntry(ctx, actor, tenantID, "Update password protection settings", "Policy", "Update",
+			store.AuditTarget{ID: tenantID, DisplayName: out.DisplayName, Type: "Tenant",
+				ModifiedProperties: []store.ModifiedProperty{prop("BannedPasswordList", old, clean)}}))
+	})
+	return out, err
 }

@@ -74,9 +74,9 @@ func validatePhone(p string) error {
 	return nil
 }
 
-func (s *Service) checkPassword(pw string, u store.User) error {
+func (s *Service) checkPassword(pw string, t store.Tenant, u store.User) error {
 	local, _, _ := strings.Cut(u.UPN, "@")
-	if err := s.Passwords.Check(pw, local, u.DisplayName); err != nil {
+	if err := s.Passwords.Check(pw, t.BannedPasswords, local, u.DisplayName); err != nil {
 		if ae, ok := apperr.As(err); ok {
 			return ae
 		}
@@ -114,7 +114,7 @@ func (s *Service) prepareUser(ctx context.Context, t store.Tenant, in NewUser) (
 	case in.Password != "" && in.PasswordHash != "":
 		return u, apperr.Invalidf("Give a password or a password hash, not both.")
 	case in.Password != "":
-		if err := s.checkPassword(in.Password, u); err != nil {
+		if err := s.checkPassword(in.Password, t, u); err != nil {
 			return u, err
 		}
 		h, err := s.Passwords.Hash(ctx, in.Password)
@@ -219,7 +219,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor directory.Actor, tenantI
 		if p.UPN != nil {
 			probe.UPN = *p.UPN
 		}
-		if err := s.checkPassword(*p.Password, probe); err != nil {
+		if err := s.checkPassword(*p.Password, t, probe); err != nil {
 			return cur, err
 		}
 		if hash, err = s.Passwords.Hash(ctx, *p.Password); err != nil {

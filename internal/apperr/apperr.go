@@ -100,3 +100,16 @@ func FromStore(err error, what string) error {
 	}
 	return err
 }
+
+// WithCode overrides the Graph error code.
+func (e *Error) WithCode(code string) *Error { e.Code = code; return e }
+
+// Unauthenticatedf is a 401 InvalidAuthenticationToken.
+func Unauthenticatedf(format string, args ...any) *Error {
+	return newf(Unauthenticated, "InvalidAuthenticationToken", format, args...)
+}
+
+// TooLargef is a 413.
+func TooLargef(format string, args ...any) *Error {
+	return newf(TooLarge, "Request_EntityTooLarge", format, args...)
+}

@@ -51,7 +51,10 @@ type Tenant struct {
 	ID          string
 	DisplayName string
 	Domains     []string
-	CreatedAt   time.Time
+	// BannedPasswords is the tenant's own list, checked besides the
+	// built-in one (lower-case words).
+	BannedPasswords []string
+	CreatedAt       time.Time
 }
 
 // ObjectKind distinguishes the directory objects that share one id space.
@@ -231,6 +234,9 @@ type Tenants interface {
 	TenantByDomain(ctx context.Context, domain string) (Tenant, error)
 	ListTenants(ctx context.Context) ([]Tenant, error)
 	AddTenantDomain(ctx context.Context, tenantID, domain string) error
+	// UpdateTenant applies fn in one transaction; domains are not
+	// changed through it.
+	UpdateTenant(ctx context.Context, id string, fn func(*Tenant) error) (Tenant, error)
 }
 
 // Users manages directory users.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 
 	"github.com/pressly/goose/v3"
@@ -28,6 +29,13 @@ var migrations embed.FS
 // single connection whose transactions start IMMEDIATE (no upgrade
 // deadlocks); reads use a pool and see committed data through WAL.
 func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
+	// The database holds password hashes and sealed secrets: create it
+	// readable by its owner only (SQLite gives -wal and -shm its mode).
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	} else {
+		f.Close()
+	}
 	w, err := openPool(path, 1, "immediate")
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -11,8 +12,8 @@ import (
 // CreateTenant inserts a tenant and its domains in one transaction.
 func (db *DB) CreateTenant(ctx context.Context, t store.Tenant) error {
 	return db.inTx(ctx, func(tx *DB) error {
-		if _, err := tx.exec(ctx, `INSERT INTO tenants (id, display_name, created_at) VALUES (?, ?, ?)`,
-			t.ID, t.DisplayName, toMicros(t.CreatedAt)); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO tenants (id, display_name, banned_passwords, created_at) VALUES (?, ?, ?, ?)`,
+			t.ID, t.DisplayName, jsonText(nonNil(t.BannedPasswords)), toMicros(t.CreatedAt)); err != nil {
 			return fmt.Errorf("insert tenant: %w", err)
 		}
 		for i, d := range t.Domains {
@@ -29,12 +30,16 @@ func (db *DB) CreateTenant(ctx context.Context, t store.Tenant) error {
 func (db *DB) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
 	var t store.Tenant
 	var created int64
-	err := db.queryRow(ctx, `SELECT id, display_name, created_at FROM tenants WHERE id = ?`, id).
-		Scan(&t.ID, &t.DisplayName, &created)
+	var banned string
+	err := db.queryRow(ctx, `SELECT id, display_name, banned_passwords, created_at FROM tenants WHERE id = ?`, id).
+		Scan(&t.ID, &t.DisplayName, &banned, &created)
 	if err != nil {
 		return t, notFound(err)
 	}
 	t.CreatedAt = fromMicros(created)
+	if err := json.Unmarshal([]byte(banned), &t.BannedPasswords); err != nil {
+		return t, fmt.Errorf("tenant %s banned passwords: %w", id, err)
+	}
 	t.Domains, err = db.tenantDomains(ctx, id)
 	return t, err
 }
@@ -110,4 +115,25 @@ func (db *DB) AddTenantDomain(ctx context.Context, tenantID, domain string) erro
 			strings.ToLower(domain), tenantID, n)
 		return err
 	})
+}
+
+// UpdateTenant applies fn to the tenant in one transaction.
+func (db *DB) UpdateTenant(ctx context.Context, id string, fn func(*store.Tenant) error) (store.Tenant, error) {
+	var out store.Tenant
+	err := db.inTx(ctx, func(tx *DB) error {
+		t, err := tx.GetTenant(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(&t); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE tenants SET display_name = ?, banned_passwords = ? WHERE id = ?`,
+			t.DisplayName, jsonText(nonNil(t.BannedPasswords)), id); err != nil {
+			return err
+		}
+		out, err = tx.GetTenant(ctx, id)
+		return err
+	})
+	return out, err
 }

@@ -125,6 +125,17 @@ func testTenants(t *testing.T, s store.Store) {
 	if len(got.Domains) != 2 || got.Domains[1] != "second.example.org" {
 		t.Fatalf("domains = %v", got.Domains)
 	}
+	upd, err := s.UpdateTenant(ctx, tn.ID, func(t *store.Tenant) error {
+		t.BannedPasswords = []string{"contoso", "sommar"}
+		t.Domains = nil // ignored
+		return nil
+	})
+	must(t, err)
+	if !slices.Equal(upd.BannedPasswords, []string{"contoso", "sommar"}) || len(upd.Domains) != 2 {
+		t.Fatalf("UpdateTenant = %+v", upd)
+	}
+	_, err = s.UpdateTenant(ctx, id(), func(*store.Tenant) error { return nil })
+	wantErr(t, err, store.ErrNotFound)
 	list, err := s.ListTenants(ctx)
 	must(t, err)
 	if len(list) != 1 || list[0].ID != tn.ID {

@@ -4,6 +4,7 @@
 CREATE TABLE tenants (
     id           TEXT PRIMARY KEY,
     display_name TEXT NOT NULL,
+    banned_passwords TEXT NOT NULL DEFAULT '[]',
     created_at   INTEGER NOT NULL
 );
 

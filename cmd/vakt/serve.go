@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vakt-id/vakt/internal/app"
+	"github.com/vakt-id/vakt/internal/config"
+)
+
+func serveCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the vakt server",
+		Long: `Run the vakt server. On an empty store it first creates a tenant and its Global
+Administrator with a generated password, printed once to stderr and written to
+DATA/initial-admin-password (mode 0600).`,
+		Args: cobra.NoArgs,
+	}
+	config.RegisterServeFlags(c.Flags())
+	c.Flags().String("config", "", "configuration file (YAML); also VAKT_CONFIG")
+	c.Flags().String("init-domain", "", "domain of the tenant created on an empty store (default: the public URL's host, or vakt.local)")
+	c.Flags().String("init-admin", "", "UPN of the administrator created on an empty store (default: admin@DOMAIN)")
+	c.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := loadConfig(cmd)
+		if err != nil {
+			return err
+		}
+		log := newLogger(cfg, cmd.ErrOrStderr())
+		ctx := cmd.Context()
+		a, err := app.Open(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		domain, _ := cmd.Flags().GetString("init-domain")
+		adminUPN, _ := cmd.Flags().GetString("init-admin")
+		if err := a.Bootstrap(ctx, domain, adminUPN, cmd.ErrOrStderr()); err != nil {
+			return fmt.Errorf("initialise: %w", err)
+		}
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return err
+		}
+		log.Info("vakt listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "store", cfg.StoreKind(), "version", version())
+		return a.Serve(ctx, ln)
+	}
+	return c
+}
+
+func initCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "init --domain DOMAIN --admin UPN --admin-password-file FILE",
+		Short: "Create the tenant and its first Global Administrator (idempotent); prints the tenant id",
+		Args:  cobra.NoArgs,
+	}
+	c.Flags().String("domain", "", "the organisation's domain, e.g. contoso.com")
+	c.Flags().String("admin", "", "UPN of the first Global Administrator")
+	c.Flags().String("admin-password-file", "", "file holding the administrator's password ('-' for stdin)")
+	for _, f := range []string{"domain", "admin", "admin-password-file"} {
+		_ = c.MarkFlagRequired(f)
+	}
+	return dataCmd(c, func(ctx context.Context, a *app.App, cmd *cobra.Command, _ []string) error {
+		domain, _ := cmd.Flags().GetString("domain")
+		upn, _ := cmd.Flags().GetString("admin")
+		file, _ := cmd.Flags().GetString("admin-password-file")
+		pw, err := readSecretFile(cmd, file)
+		if err != nil {
+			return err
+		}
+		t, _, err := a.Admin.Init(ctx, domain, upn, pw)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), t.ID)
+		return nil
+	})
+}
+
+func migrateCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "migrate",
+		Short: "Run the database migrations and exit",
+		Args:  cobra.NoArgs,
+	}
+	// Opening the app runs the migrations.
+	return dataCmd(c, func(_ context.Context, a *app.App, cmd *cobra.Command, _ []string) error {
+		fmt.Fprintf(cmd.OutOrStdout(), "migrations applied (%s)\n", a.Config.StoreKind())
+		return nil
+	})
+}
+
+func version() string {
+	v := "devel"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	return v
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print version and build information",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "vakt %s\n", version())
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				fmt.Fprintf(out, "go %s\n", bi.GoVersion)
+				for _, s := range bi.Settings {
+					if s.Key == "vcs.revision" || s.Key == "vcs.time" || s.Key == "GOOS" || s.Key == "GOARCH" {
+						fmt.Fprintf(out, "%s %s\n", s.Key, s.Value)
+					}
+				}
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,96 @@
+// Package app is the one place that builds vakt from its configuration:
+// the store, the master key, the password hasher, the services and the
+// HTTP handlers. Commands in cmd/vakt call it and nothing else wires.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/vakt-id/vakt/internal/admin"
+	"github.com/vakt-id/vakt/internal/apperr"
+	"github.com/vakt-id/vakt/internal/config"
+	"github.com/vakt-id/vakt/internal/password"
+	"github.com/vakt-id/vakt/internal/secret"
+	"github.com/vakt-id/vakt/internal/store"
+	"github.com/vakt-id/vakt/internal/store/postgres"
+	"github.com/vakt-id/vakt/internal/store/sqlite"
+	"github.com/vakt-id/vakt/internal/tokens"
+)
+
+// App holds vakt's long-lived parts.
+type App struct {
+	Config  config.Config
+	Store   store.Store
+	Keys    *secret.Keyring
+	Hasher  *password.Hasher
+	Admin   *admin.Service
+	Tokens  *tokens.Issuer
+	Log     *slog.Logger
+	started time.Time
+}
+
+// Open validates cfg, opens (and migrates) the store and loads the master
+// key. With embedded SQLite the data directory and master key are created
+// on first use; PostgreSQL needs an existing key file shared by all nodes.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log, started: time.Now()}
+	var err error
+	switch cfg.StoreKind() {
+	case "sqlite":
+		path := cfg.SQLitePath()
+		if cfg.Database == "" {
+			if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+				return nil, fmt.Errorf("data directory: %w", err)
+			}
+		}
+		if a.Keys, _, err = secret.LoadOrGenerate(cfg.MasterKeyPath()); err != nil {
+			return nil, fmt.Errorf("master key: %w", err)
+		}
+		if a.Store, err = sqlite.Open(ctx, path); err != nil {
+			return nil, err
+		}
+	case "postgres":
+		if a.Keys, err = secret.LoadKeyFile(cfg.MasterKeyPath()); err != nil {
+			return nil, fmt.Errorf("master key: %w", err)
+		}
+		if a.Store, err = postgres.Open(ctx, cfg.Database, postgres.Options{}); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("unsupported database %q", cfg.StoreKind())
+	}
+	a.Hasher = password.New(password.Params{
+		Memory: cfg.Password.Memory, Time: cfg.Password.Time, Threads: cfg.Password.Threads,
+		SaltLen: password.DefaultParams().SaltLen, KeyLen: password.DefaultParams().KeyLen,
+	}, cfg.Password.Concurrency())
+	a.Admin = &admin.Service{Store: a.Store, Passwords: passwords{a.Hasher}, Log: log}
+	a.Tokens = &tokens.Issuer{Keys: a.Store, Sealer: a.Keys, PublicURL: cfg.PublicURL, Lifetime: cfg.Tokens.AccessTokenLifetime}
+	return a, nil
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// passwords adapts internal/password to the admin service.
+type passwords struct{ h *password.Hasher }
+
+func (p passwords) Hash(ctx context.Context, pw string) (string, error) { return p.h.Hash(ctx, pw) }
+
+func (p passwords) Check(pw string, banned []string, userContext ...string) error {
+	pol := password.DefaultPolicy()
+	pol.Custom = banned
+	err := password.Check(pw, pol, userContext...)
+	var re *password.RuleError
+	if errors.As(err, &re) {
+		return apperr.Invalidf("%s", re.Message).WithTarget("passwordProfile").WithCode("Request_BadRequest")
+	}
+	return err
+}
