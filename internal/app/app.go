@@ -41,8 +41,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Log: log, started: time.Now()}
-	var err error
+	var (
+		st   store.Store
+		keys *secret.Keyring
+		err  error
+	)
 	switch cfg.StoreKind() {
 	case "sqlite":
 		path := cfg.SQLitePath()
@@ -51,29 +54,36 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 				return nil, fmt.Errorf("data directory: %w", err)
 			}
 		}
-		if a.Keys, _, err = secret.LoadOrGenerate(cfg.MasterKeyPath()); err != nil {
+		if keys, _, err = secret.LoadOrGenerate(cfg.MasterKeyPath()); err != nil {
 			return nil, fmt.Errorf("master key: %w", err)
 		}
-		if a.Store, err = sqlite.Open(ctx, path); err != nil {
+		if st, err = sqlite.Open(ctx, path); err != nil {
 			return nil, err
 		}
 	case "postgres":
-		if a.Keys, err = secret.LoadKeyFile(cfg.MasterKeyPath()); err != nil {
+		if keys, err = secret.LoadKeyFile(cfg.MasterKeyPath()); err != nil {
 			return nil, fmt.Errorf("master key: %w", err)
 		}
-		if a.Store, err = postgres.Open(ctx, cfg.Database, postgres.Options{}); err != nil {
+		if st, err = postgres.Open(ctx, cfg.Database, postgres.Options{}); err != nil {
 			return nil, err
 		}
 	default:
 		return nil, fmt.Errorf("unsupported database %q", cfg.StoreKind())
 	}
+	return New(cfg, st, keys, log), nil
+}
+
+// New builds the services over an open store; cfg must be validated.
+// Tests use it to run the whole HTTP surface on any store backend.
+func New(cfg config.Config, st store.Store, keys *secret.Keyring, log *slog.Logger) *App {
+	a := &App{Config: cfg, Store: st, Keys: keys, Log: log, started: time.Now()}
 	a.Hasher = password.New(password.Params{
 		Memory: cfg.Password.Memory, Time: cfg.Password.Time, Threads: cfg.Password.Threads,
 		SaltLen: password.DefaultParams().SaltLen, KeyLen: password.DefaultParams().KeyLen,
 	}, cfg.Password.Concurrency())
 	a.Admin = &admin.Service{Store: a.Store, Passwords: passwords{a.Hasher}, Log: log}
 	a.Tokens = &tokens.Issuer{Keys: a.Store, Sealer: a.Keys, PublicURL: cfg.PublicURL, Lifetime: cfg.Tokens.AccessTokenLifetime}
-	return a, nil
+	return a
 }
 
 // Close releases the store.

@@ -54,6 +54,13 @@ func (a *App) Handler() http.Handler {
 	api := &graphapi.API{Admin: a.Admin, Store: a.Store, Authenticate: a.authenticate, PublicURL: a.Config.PublicURL,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Log: a.Log}
 	api.Mount(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if graphapi.Owns(r.URL.Path) {
+			api.NotFound(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	})
 
 	proxies := httpx.ProxyPolicy{Trusted: a.Config.TrustedProxyPrefixes()}
 	return httpx.Chain(mux, httpx.RequestID, proxies.Middleware, httpx.Logging(a.Log), metrics.Middleware,

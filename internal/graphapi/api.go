@@ -64,10 +64,19 @@ func (a *API) Mount(mux *http.ServeMux) {
 		for path, methods := range routes {
 			mux.Handle("/"+version+path, a.dispatch(version, methods))
 		}
-		mux.Handle("/"+version+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			a.writeError(w, r, apperr.NotFoundf("Resource not found for the segment '%s'.", firstSegment(r.URL.Path, version)).WithCode("BadRequest"), http.StatusNotFound)
-		}))
 	}
+}
+
+// Owns reports whether a path is in the API's namespace, so the server's
+// fallback can answer unknown API paths with a Graph error body.
+func Owns(path string) bool {
+	return strings.HasPrefix(path, "/v1.0/") || strings.HasPrefix(path, "/beta/")
+}
+
+// NotFound answers an unknown API path.
+func (a *API) NotFound(w http.ResponseWriter, r *http.Request) {
+	version, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	a.writeError(w, r, apperr.NotFoundf("Resource not found for the segment '%s'.", firstSegment(r.URL.Path, version)).WithCode("BadRequest"), http.StatusNotFound)
 }
 
 func firstSegment(path, version string) string {

@@ -147,9 +147,9 @@ func BenchmarkVerifyVsRaw(b *testing.B) {
 
 func median(xs []float64) float64 {
 	slices.Sort(xs)
-	if n := len(xs); n%2 == 1 {
+	n := len(xs)
+	if n%2 == 1 {
 		return xs[n/2]
-	} else {
-		return (xs[n/2-1] + xs[n/2]) / 2
 	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }

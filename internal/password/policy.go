@@ -83,7 +83,11 @@ func Check(password string, p Policy, context ...string) error {
 		for _, c := range p.Custom {
 			// Custom entries are normalised like candidates, so banning
 			// "Contoso2024" also bans "contoso2025!".
-			for _, f := range bannedForms(strings.ToLower(strings.TrimSpace(c))) {
+			c = strings.ToLower(strings.TrimSpace(c))
+			if c == "" {
+				continue
+			}
+			for _, f := range bannedForms(c) {
 				custom[f] = struct{}{}
 			}
 		}

@@ -52,7 +52,7 @@ func TestCheck(t *testing.T) {
 		{"custom list case", "CONTOSO!!", Policy{Custom: []string{" Contoso "}}, nil, CodeBanned},
 		{"custom list entry normalised", "contoso2025", Policy{Custom: []string{"Contoso2024"}}, nil, CodeBanned},
 		{"custom list other tenant", "Contoso2024!", def, nil, ""},
-		{"custom list short base ignored", "abc98765", Policy{Custom: []string{"abc"}}, nil, ""},
+		{"custom list short base ignored", "abc98765", Policy{Custom: []string{"abc", "", "  "}}, nil, ""},
 
 		{"context upn", "jsmith2024!", def, []string{"jsmith", "John Smith"}, CodeContainsUserName},
 		{"context upn inside", "my-jsmith-pass", def, []string{"jsmith"}, CodeContainsUserName},

@@ -224,6 +224,7 @@ func TestVerifyRefuses(t *testing.T) {
 			if !errors.Is(err, ErrInvalidToken) {
 				t.Fatalf("error %v does not wrap ErrInvalidToken", err)
 			}
+			t.Log(err)
 		})
 	}
 
