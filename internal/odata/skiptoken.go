@@ -16,8 +16,9 @@ func errInvalidSkiptoken() *Error {
 // unpadded base64url encoding of a JSON array of strings. The token is
 // not signed: whatever DecodeSkiptoken returns is client-controlled and
 // must be treated as such (bound as query arguments, scoped by tenant).
-// Keep the parts short (ids, timestamps): DecodeSkiptoken refuses tokens
-// longer than MaxSkiptokenLen.
+// Keep the parts short (ids, timestamps) and valid UTF-8 (JSON replaces
+// invalid bytes): DecodeSkiptoken refuses tokens longer than
+// MaxSkiptokenLen.
 func EncodeSkiptoken(parts ...string) string {
 	if parts == nil {
 		parts = []string{}

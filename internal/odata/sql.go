@@ -17,7 +17,11 @@ var ErrUntranslatable = errors.New("odata: filter cannot be translated to SQL")
 // trusted SQL expression, optionally behind one of these prefixes.
 const (
 	// ColumnLower compares case-insensitively: lower(expr) against the
-	// lower-cased value (eq, ne, startswith and the ordering operators).
+	// value lower-cased with strings.ToLower (eq, ne, startswith and the
+	// ordering operators). SQLite's lower() folds ASCII only, so for
+	// non-ASCII text to match there the column should hold text already
+	// lowered with strings.ToLower; lower() is then a no-op. An index
+	// only helps if it is on lower(expr).
 	ColumnLower = "lower:"
 	// ColumnText always binds the value as a string.
 	ColumnText = "text:"

@@ -12,11 +12,6 @@ import (
 	"strings"
 )
 
-// Master key file format: UTF-8 text, one key per line in standard
-// base64 (32 bytes decoded), the first key line being the primary. Blank
-// lines and lines starting with '#' are ignored; surrounding white space
-// is trimmed.
-
 const keyFileHeader = `# vakt master keys: one base64 AES-256 key per line, the first is primary.
 # Keep this file private and backed up: values sealed with a key cannot be
 # read without it. Rotate with "vakt key rotate"; do not delete old keys

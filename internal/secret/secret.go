@@ -16,6 +16,11 @@
 // The additional authenticated data (aad) given to Seal must be given
 // again to Open. Callers pass the context of the value (tenant id, object
 // id, column) so a sealed value copied into another row does not open.
+//
+// Master keys live in a key file: text, one key per line in standard
+// base64 (32 bytes decoded), the first key line being the primary; blank
+// lines and lines starting with '#' are ignored. LoadKeyFile reads it,
+// GenerateKeyFile and LoadOrGenerate create it, AddPrimaryKey rotates.
 package secret
 
 import (

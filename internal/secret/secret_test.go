@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -195,6 +196,28 @@ func TestNewKeyringErrors(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	kr := mustRing(t, mustKey(t), mustKey(t))
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			aad := []byte{byte(i)}
+			for range 200 {
+				s, err := kr.Seal([]byte("x"), aad)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := kr.Open(s, aad); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func FuzzOpen(f *testing.F) {
