@@ -370,3 +370,28 @@ func TestCLIErrors(t *testing.T) {
 		t.Fatalf("version: %d %q", code, out)
 	}
 }
+
+// TestCLIImport: a bad row imports nothing and names its line; the good
+// file then imports, and --output json reports.
+func TestCLIImport(t *testing.T) {
+	data := t.TempDir()
+	mustCLI(t, nil, "tenant", "create", "--data", data, "--domain", "contoso.com")
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("userPrincipalName,displayName\nanna@contoso.com,Anna\nbo@fabrikam.com,Bo\n"), 0o600)
+	_, errOut, code := cli(t, nil, "", "user", "import", "--data", data, "--tenant", "contoso.com", bad)
+	if code != 1 || !strings.Contains(errOut, "line 3 (bo@fabrikam.com)") || !strings.Contains(errOut, "nothing was imported") {
+		t.Fatalf("bad import: exit %d\n%s", code, errOut)
+	}
+	if out := mustCLI(t, nil, "user", "list", "--data", data, "--tenant", "contoso.com", "--output", "json"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("users after a refused import: %s", out)
+	}
+	out, errOut, code := cli(t, nil, "", "user", "import", "--data", data, "--tenant", "contoso.com", "--continue-on-error", "--output", "json", bad)
+	var rep struct {
+		Imported int
+		Errors   []struct{ Line int }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 || rep.Imported != 1 || len(rep.Errors) != 1 || rep.Errors[0].Line != 3 {
+		t.Fatalf("continue-on-error: exit %d %+v %v\n%s", code, rep, err, errOut)
+	}
+}
