@@ -68,10 +68,10 @@ func TestGraphHappyPaths(t *testing.T) {
 			e.checkAudit(t, tok, appID, "Add user", id, "DisplayName", "UserPrincipalName", "AccountEnabled")
 
 			for _, ref := range []string{id, "alice@contoso.com", "Alice@Contoso.COM"} {
-				g := e.get(t, tok, "/v1.0/users/"+ref).want(t, "GET user "+ref, http.StatusOK)
-				if str(g.obj, "id") != id || str(g.obj, "userPrincipalName") != "alice@contoso.com" ||
+				g := e.get(t, tok, "/v1.0/users/"+ref)
+				if g.expect(t, "GET user "+ref, http.StatusOK) && (str(g.obj, "id") != id || str(g.obj, "userPrincipalName") != "alice@contoso.com" ||
 					str(g.obj, "displayName") != "Alice Smith" || g.obj["accountEnabled"] != true ||
-					str(g.obj, "@odata.context") != e.entityContext("users") {
+					str(g.obj, "@odata.context") != e.entityContext("users")) {
 					t.Errorf("GET user %s: %s", ref, g.raw)
 				}
 				if _, ok := g.obj["passwordProfile"]; ok {
@@ -82,13 +82,13 @@ func TestGraphHappyPaths(t *testing.T) {
 			wantNoContent(t, "PATCH user", e.send(t, tok, "PATCH", "/v1.0/users/"+id,
 				`{"displayName": "Alice Jones", "accountEnabled": false, "mobilePhone": "+1 555 0100"}`))
 			e.checkAudit(t, tok, appID, "Update user", id, "DisplayName", "AccountEnabled", "MobilePhone")
-			g := e.get(t, tok, "/v1.0/users/"+id).want(t, "GET patched", http.StatusOK)
-			if str(g.obj, "displayName") != "Alice Jones" || g.obj["accountEnabled"] != false || str(g.obj, "mobilePhone") != "+1 555 0100" {
+			g := e.get(t, tok, "/v1.0/users/"+id)
+			if g.expect(t, "GET patched", http.StatusOK) && str(g.obj, "displayName") != "Alice Jones" || g.obj["accountEnabled"] != false || str(g.obj, "mobilePhone") != "+1 555 0100" {
 				t.Errorf("PATCH not visible: %s", g.raw)
 			}
 			// PATCH by UPN works too.
 			wantNoContent(t, "PATCH by UPN", e.send(t, tok, "PATCH", "/v1.0/users/alice@contoso.com", `{"accountEnabled": true}`))
-			if g := e.get(t, tok, "/v1.0/users/"+id); g.obj["accountEnabled"] != true {
+			if g := e.get(t, tok, "/v1.0/users/"+id); g.expect(t, "GET after PATCH by UPN", http.StatusOK) && g.obj["accountEnabled"] != true {
 				t.Errorf("PATCH by UPN not visible: %s", g.raw)
 			}
 
@@ -118,13 +118,13 @@ func TestGraphHappyPaths(t *testing.T) {
 				t.Fatalf("created group: %s", r.raw)
 			}
 			e.checkAudit(t, tok, appID, "Add group", outer, "DisplayName")
-			g := e.get(t, tok, "/v1.0/groups/"+outer).want(t, "GET group", http.StatusOK)
-			if str(g.obj, "id") != outer || str(g.obj, "@odata.context") != e.entityContext("groups") {
+			g := e.get(t, tok, "/v1.0/groups/"+outer)
+			if g.expect(t, "GET group", http.StatusOK) && str(g.obj, "id") != outer || str(g.obj, "@odata.context") != e.entityContext("groups") {
 				t.Errorf("GET group: %s", g.raw)
 			}
 			wantNoContent(t, "PATCH group", e.send(t, tok, "PATCH", "/v1.0/groups/"+outer, `{"description": "Builders"}`))
 			e.checkAudit(t, tok, appID, "Update group", outer, "Description")
-			if g := e.get(t, tok, "/v1.0/groups/"+outer); str(g.obj, "description") != "Builders" {
+			if g := e.get(t, tok, "/v1.0/groups/"+outer); g.expect(t, "GET patched group", http.StatusOK) && str(g.obj, "description") != "Builders" {
 				t.Errorf("group PATCH not visible: %s", g.raw)
 			}
 
@@ -227,7 +227,14 @@ func TestGraphHappyPaths(t *testing.T) {
 					t.Errorf("roleDefinition %v", d)
 				}
 			}
-			e.get(t, tok, "/v1.0/roleManagement/directory/roleDefinitions/"+roleSecurityAdmin).want(t, "GET roleDefinition", http.StatusOK)
+			if g := e.get(t, tok, "/v1.0/roleManagement/directory/roleDefinitions/"+roleSecurityAdmin); g.expect(t, "GET roleDefinition", http.StatusOK) &&
+				str(g.obj, "displayName") != "Security Administrator" {
+				t.Errorf("GET roleDefinition: %s", g.raw)
+			}
+			if g := e.get(t, tok, "/v1.0/directoryRoles/"+roleGlobalAdmin); g.expect(t, "GET directoryRole", http.StatusOK) &&
+				str(g.obj, "displayName") != "Global Administrator" {
+				t.Errorf("GET directoryRole: %s", g.raw)
+			}
 
 			dave := newUser(t, "dave@contoso.com", "Dave")
 			r = e.send(t, tok, "POST", "/v1.0/roleManagement/directory/roleAssignments",
@@ -248,8 +255,8 @@ func TestGraphHappyPaths(t *testing.T) {
 			if v := l.values(t); len(v) != 1 || str(v[0], "principalId") != tn.adminID {
 				t.Errorf("Global Administrator assignments: %s", l.raw)
 			}
-			g := e.get(t, tok, "/v1.0/roleManagement/directory/roleAssignments/"+raID).want(t, "GET assignment", http.StatusOK)
-			if str(g.obj, "principalId") != dave {
+			g := e.get(t, tok, "/v1.0/roleManagement/directory/roleAssignments/"+raID)
+			if g.expect(t, "GET assignment", http.StatusOK) && str(g.obj, "principalId") != dave {
 				t.Errorf("GET assignment: %s", g.raw)
 			}
 			m := e.get(t, tok, "/v1.0/directoryRoles/"+roleSecurityAdmin+"/members").want(t, "role members", http.StatusOK)
@@ -318,8 +325,8 @@ func TestGraphHappyPaths(t *testing.T) {
 				t.Errorf("newest audit entry %q, want the last role assignment", got)
 			}
 			id := str(items[0], "id")
-			g := e.get(t, tok, "/v1.0/auditLogs/directoryAudits/"+id).want(t, "GET audit", http.StatusOK)
-			if str(g.obj, "id") != id || str(g.obj, "@odata.context") != e.entityContext("auditLogs/directoryAudits") {
+			g := e.get(t, tok, "/v1.0/auditLogs/directoryAudits/"+id)
+			if g.expect(t, "GET audit", http.StatusOK) && (str(g.obj, "id") != id || str(g.obj, "@odata.context") != e.entityContext("auditLogs/directoryAudits")) {
 				t.Errorf("GET audit: %s", g.raw)
 			}
 			checkGraphError(t, "GET unknown audit", e.get(t, tok, "/v1.0/auditLogs/directoryAudits/00000000-0000-0000-0000-000000000000"), http.StatusNotFound)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -228,6 +229,17 @@ func (r *resp) want(t *testing.T, what string, statuses ...int) *resp {
 	}
 	t.Fatalf("%s: status %d, want %v; body %s", what, r.status, statuses, r.raw)
 	return r
+}
+
+// expect is want without stopping the test: for checks that later steps
+// do not depend on.
+func (r *resp) expect(t *testing.T, what string, statuses ...int) bool {
+	t.Helper()
+	if slices.Contains(statuses, r.status) {
+		return true
+	}
+	t.Errorf("%s: status %d, want %v; body %s", what, r.status, statuses, r.raw)
+	return false
 }
 
 // checkGraphError asserts the Graph error body every error response
