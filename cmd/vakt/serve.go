@@ -42,6 +42,9 @@ DATA/initial-admin-password (mode 0600).`,
 		if err := a.Bootstrap(ctx, domain, adminUPN, cmd.ErrOrStderr()); err != nil {
 			return fmt.Errorf("initialise: %w", err)
 		}
+		if cfg.Radius != "" {
+			log.Warn("the RADIUS listener is not available in this version; --radius is ignored", "radius", cfg.Radius)
+		}
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
 			return err
