@@ -84,7 +84,6 @@ func ParseUserCSV(r io.Reader) ([]ImportRow, []RowError, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -96,6 +95,7 @@ func ParseUserCSV(r io.Reader) ([]ImportRow, []RowError, error) {
 			}
 			return nil, nil, fmt.Errorf("read csv: %w", err)
 		}
+		line, _ := cr.FieldPos(0) // only valid after a successful Read
 		if len(rows)+len(errs) >= MaxImportRows {
 			return nil, nil, apperr.Invalidf("line %d: an import file holds at most %d users", line, MaxImportRows)
 		}

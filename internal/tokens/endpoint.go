@@ -124,7 +124,7 @@ func (e *Endpoint) token(w http.ResponseWriter, r *http.Request, tenant store.Te
 		return resp, "", oe
 	}
 
-	switch gt := form.Get("grant_type"); gt {
+	switch form.Get("grant_type") {
 	case "client_credentials":
 	case "":
 		return resp, "", badRequest("invalid_request", "grant_type is required")

@@ -182,7 +182,9 @@ func (tk *tenantKeys) olderThan(d time.Duration) bool {
 }
 
 // load replaces tk's keys with the store's; tk.mu must be held. Signers
-// already built are kept so that private keys are not opened again.
+// already built are kept so that private keys are not opened again. A
+// signingKey is not changed once published in tk.keys, except for its
+// signer being set (under tk.mu) before anyone outside the lock reads it.
 func (i *Issuer) load(ctx context.Context, tk *tenantKeys, tenantID string) error {
 	recs, err := i.Keys.SigningKeys(ctx, tenantID)
 	if err != nil {
@@ -198,8 +200,10 @@ func (i *Issuer) load(ctx context.Context, tk *tenantKeys, tenantID string) erro
 			continue // not ours to use; nothing else is ever written
 		}
 		if k := old[rec.KeyID]; k != nil && k.rec.PrivateSealed == rec.PrivateSealed {
-			k.rec = rec // NotAfter may have been set since
-			keys = append(keys, k)
+			// A copy: callers may still read the old one without the lock.
+			nk := *k
+			nk.rec = rec // NotAfter may have been set since
+			keys = append(keys, &nk)
 			continue
 		}
 		k, err := parseSigningKey(rec)
@@ -478,7 +482,8 @@ func (i *Issuer) publicKey(ctx context.Context, tenantID, kid string) (*rsa.Publ
 }
 
 // Verify checks a token issued by any tenant of this service and returns
-// its claims. The tid and kid that select the key are read before the
+// its claims. Every error wraps ErrInvalidToken; when the tenant's keys
+// could not be loaded it also wraps the store's error. The tid and kid that select the key are read before the
 // signature is checked, but only ever select among that tenant's own keys,
 // and iss must then match the tid: a token cannot claim a tenant whose key
 // did not sign it. Callers must still check Claims.TenantID against the
