@@ -263,7 +263,7 @@ func userCmd() *cobra.Command {
 		}
 		state, _ := cmd.Flags().GetString("state")
 		if !store.PerUserMFAState(state).Valid() {
-			return usagef("--state must be disabled, enabled or enforced, not %q", state)
+			return apperr.Invalidf("--state must be disabled, enabled or enforced, not %q", state)
 		}
 		var refs []string
 		if upn, _ := cmd.Flags().GetString("upn"); upn != "" {
@@ -509,7 +509,11 @@ func groupCmd() *cobra.Command {
 			return apperr.FromStore(err, "The group")
 		}
 		if format == "json" {
-			return writeJSON(cmd.OutOrStdout(), objs)
+			out := make([]map[string]any, len(objs))
+			for i, o := range objs {
+				out[i] = map[string]any{"id": o.ID, "kind": o.Kind, "displayName": o.DisplayName, "userPrincipalName": o.UPN}
+			}
+			return writeJSON(cmd.OutOrStdout(), out)
 		}
 		rows := make([][]string, len(objs))
 		for i, o := range objs {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vakt-id/vakt/internal/app"
 	"github.com/vakt-id/vakt/internal/config"
+	"github.com/vakt-id/vakt/internal/secret"
 )
 
 func serveCmd() *cobra.Command {
@@ -124,4 +125,32 @@ func versionCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func keyCmd() *cobra.Command {
+	c := groupCommand("key", "Master key management")
+	rotate := &cobra.Command{
+		Use:   "rotate",
+		Short: "Add a new primary master key; older keys stay to open what they sealed",
+		Long: `Add a new primary master key at the front of the key file. New secrets are
+sealed with it; secrets sealed with older keys still open, so keep every key in
+the file. With PostgreSQL, copy the new file to every node and restart them.`,
+		Args: cobra.NoArgs,
+	}
+	config.RegisterStoreFlags(rotate.Flags())
+	rotate.Flags().String("config", "", "configuration file (YAML); also VAKT_CONFIG")
+	rotate.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := loadConfig(cmd)
+		if err != nil {
+			return err
+		}
+		kr, err := secret.AddPrimaryKey(cfg.MasterKeyPath())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "new primary key %s in %s (%d keys)\n", kr.PrimaryKeyID(), cfg.MasterKeyPath(), len(kr.KeyIDs()))
+		return nil
+	}
+	c.AddCommand(rotate)
+	return c
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vakt-id/vakt/internal/app"
+	"github.com/vakt-id/vakt/internal/apperr"
 	"github.com/vakt-id/vakt/internal/config"
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/store"
@@ -92,7 +93,7 @@ func outputFlag(c *cobra.Command) {
 func outputFormat(cmd *cobra.Command) (string, error) {
 	o, _ := cmd.Flags().GetString("output")
 	if o != "table" && o != "json" {
-		return "", usagef("--output must be table or json, not %q", o)
+		return "", apperr.Invalidf("--output must be table or json, not %q", o)
 	}
 	return o, nil
 }

@@ -67,10 +67,15 @@ func (s *Service) auditEntry(ctx context.Context, actor directory.Actor, tenantI
 			by.UserName = "local operator"
 		}
 	}
+	details := map[string]string{}
+	if actor.UserID == "" && actor.IPAddress != "" {
+		// initiatedBy.app has no address field; keep the caller's here.
+		details["ipAddress"] = actor.IPAddress
+	}
 	return store.AuditEntry{
 		ID: uuid.NewString(), TenantID: tenantID, ActivityAt: s.now(), Activity: activity, Category: category,
 		OperationType: op, Result: "success", CorrelationID: CorrelationID(ctx), LoggedByService: "Core Directory",
-		InitiatedBy: by, Targets: targets, AdditionalDetails: map[string]string{},
+		InitiatedBy: by, Targets: targets, AdditionalDetails: details,
 	}
 }
 

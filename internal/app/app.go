@@ -7,8 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/vakt-id/vakt/internal/admin"
@@ -54,8 +56,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 				return nil, fmt.Errorf("data directory: %w", err)
 			}
 		}
-		if keys, _, err = secret.LoadOrGenerate(cfg.MasterKeyPath()); err != nil {
-			return nil, fmt.Errorf("master key: %w", err)
+		if keys, err = sqliteKeys(cfg); err != nil {
+			return nil, err
 		}
 		if st, err = sqlite.Open(ctx, path); err != nil {
 			return nil, err
@@ -103,4 +105,24 @@ func (p passwords) Check(pw string, banned []string, userContext ...string) erro
 		return apperr.Invalidf("%s", re.Message).WithTarget("passwordProfile").WithCode("Request_BadRequest")
 	}
 	return err
+}
+
+// sqliteKeys loads the master key of an embedded store, generating it only
+// for a new database: a database whose key went missing must not get a
+// fresh one, or every sealed secret in it would silently become unreadable.
+func sqliteKeys(cfg config.Config) (*secret.Keyring, error) {
+	path := cfg.MasterKeyPath()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("master key directory: %w", err)
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if st, err := os.Stat(cfg.SQLitePath()); err == nil && st.Size() > 0 {
+			return nil, fmt.Errorf("master key %s is missing but the database %s exists: restore the key file from your backup (without it, stored secrets cannot be decrypted)", path, cfg.SQLitePath())
+		}
+	}
+	keys, _, err := secret.LoadOrGenerate(path)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	return keys, nil
 }

@@ -15,6 +15,8 @@ var auditSpec = odata.Spec{
 		"category": odata.String, "operationType": odata.String, "result": odata.Enum,
 		"correlationId": odata.String, "loggedByService": odata.String,
 	},
+	Selectable: []string{"id", "activityDateTime", "activityDisplayName", "category", "correlationId", "loggedByService",
+		"operationType", "result", "resultReason", "initiatedBy", "targetResources", "additionalDetails"},
 	Orderable:  []string{"activityDateTime", "activityDisplayName"},
 	MaxTop:     1000,
 	DefaultTop: 100,
@@ -72,7 +74,11 @@ func (a *API) listAudits(c *call) error {
 	for i, e := range p.Items {
 		items[i] = auditJSON(e)
 	}
-	return a.collection(c, "auditLogs/directoryAudits", items, p.Next, nil, nil)
+	var count *int
+	if o.Count {
+		count = &p.Count
+	}
+	return a.collection(c, "auditLogs/directoryAudits", items, p.Next, count, o.Select)
 }
 
 func (a *API) getAudit(c *call) error {

@@ -210,6 +210,12 @@ func TestGraphBadInput(t *testing.T) {
 			{"PATCH unknown user", patch("/v1.0/users/nobody@contoso.com", `{"displayName": "x"}`), []int{http.StatusNotFound}, nil},
 			{"unknown group", get("/v1.0/groups/nope"), []int{http.StatusNotFound}, nil},
 			{"PATCH unknown group", patch("/v1.0/groups/nope", `{"displayName": "x"}`), []int{http.StatusNotFound}, nil},
+
+			// Last: deleting the only Global Administrator would also drop
+			// the last Global Administrator assignment, which the admin
+			// service refuses to remove directly (409 above).
+			{"delete the last Global Administrator user", req{method: "DELETE", path: "/v1.0/users/" + tn.adminID},
+				[]int{http.StatusConflict, http.StatusBadRequest}, nil},
 		}
 		groups := []string{g1.ID, g2.ID}
 		before := e.counts(t, tn.id, groups...)

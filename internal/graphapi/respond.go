@@ -131,8 +131,8 @@ func encodeQuery(q url.Values) string {
 // entity writes one object with its @odata.context.
 func (a *API) entity(c *call, status int, contextPath string, obj map[string]any) error {
 	obj["@odata.context"] = c.base(a) + "/$metadata#" + contextPath
-	if status == http.StatusOK {
-		sel, err := odata.ParseSelect(c.r.URL.Query().Get("$select"), selectable(obj))
+	if q := c.r.URL.Query(); status == http.StatusOK && q.Has("$select") {
+		sel, err := odata.ParseSelect(q.Get("$select"), selectable(obj))
 		if err != nil {
 			return queryError(err)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/vakt-id/vakt/internal/apperr"
 	"github.com/vakt-id/vakt/internal/directory"
+	"github.com/vakt-id/vakt/internal/odata"
 	"github.com/vakt-id/vakt/internal/store"
 )
 
@@ -49,11 +50,15 @@ func (a *API) listDirectoryRoles(c *call) error {
 	if err := c.require(directory.ActionRoleRead); err != nil {
 		return err
 	}
+	o, err := c.parseQuery(odata.Spec{Selectable: []string{"id", "roleTemplateId", "displayName", "description"}})
+	if err != nil {
+		return err
+	}
 	items := make([]map[string]any, len(directory.Roles))
 	for i, r := range directory.Roles {
 		items[i] = directoryRoleJSON(r)
 	}
-	return a.collection(c, "directoryRoles", items, "", nil, nil)
+	return a.collection(c, "directoryRoles", items, "", nil, o.Select)
 }
 
 func (a *API) getDirectoryRole(c *call) error {
@@ -97,11 +102,15 @@ func (a *API) listRoleDefinitions(c *call) error {
 	if err := c.require(directory.ActionRoleRead); err != nil {
 		return err
 	}
+	o, err := c.parseQuery(odata.Spec{Selectable: []string{"id", "templateId", "displayName", "description", "isBuiltIn", "isEnabled", "rolePermissions"}})
+	if err != nil {
+		return err
+	}
 	items := make([]map[string]any, len(directory.Roles))
 	for i, r := range directory.Roles {
 		items[i] = roleDefinitionJSON(r)
 	}
-	return a.collection(c, "roleManagement/directory/roleDefinitions", items, "", nil, nil)
+	return a.collection(c, "roleManagement/directory/roleDefinitions", items, "", nil, o.Select)
 }
 
 func (a *API) getRoleDefinition(c *call) error {

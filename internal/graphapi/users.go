@@ -27,7 +27,7 @@ func userJSON(u store.User) map[string]any {
 	return map[string]any{
 		"id": u.ID, "userPrincipalName": u.UPN, "displayName": u.DisplayName, "mail": nullable(u.Mail),
 		"mailNickname": nick, "mobilePhone": nullable(u.MobilePhone), "businessPhones": []string{},
-		"accountEnabled": u.AccountEnabled, "userType": u.UserType, "createdDateTime": timeJSON(u.CreatedAt),
+		"accountEnabled": u.AccountEnabled, "userType": graphUserType(u.UserType), "createdDateTime": timeJSON(u.CreatedAt),
 	}
 }
 
@@ -223,4 +223,12 @@ func (a *API) objectCollection(c *call, contextPath string, objs []store.Directo
 		items[i] = m
 	}
 	return a.collection(c, contextPath, items, next, nil, nil)
+}
+
+// graphUserType spells the stored user type the way Graph does.
+func graphUserType(t string) string {
+	if t == "guest" {
+		return "Guest"
+	}
+	return "Member"
 }

@@ -17,7 +17,9 @@ package httpx
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"time"
 )
 
 // Chain wraps h in mws so that mws[0] is the outermost: a request passes
@@ -36,7 +38,7 @@ func MaxBody(n int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > n {
-				writeError(w, http.StatusRequestEntityTooLarge, "requestEntityTooLarge", "request body too large")
+				writeError(w, r, http.StatusRequestEntityTooLarge, "Request_EntityTooLarge", fmt.Sprintf("The request body is larger than %d bytes.", n))
 				return
 			}
 			// Replaced in place rather than on a clone: a clone would hide
@@ -58,14 +60,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeError writes a Graph-style error body with generic, client-safe text.
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	type body struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	writeJSON(w, status, struct {
-		Error body `json:"error"`
-	}{body{code, message}})
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	writeJSON(w, status, map[string]any{"error": map[string]any{
+		"code": code, "message": message, "target": nil, "details": []any{},
+		"innerError": map[string]any{
+			"date":              time.Now().UTC().Format("2006-01-02T15:04:05"),
+			"request-id":        RequestIDFrom(r.Context()),
+			"client-request-id": ClientRequestIDFrom(r.Context()),
+		},
+	}})
 }
 
 // statusWriter records the status and body size for logging and metrics.

@@ -43,7 +43,7 @@ func Recover(log *slog.Logger) func(http.Handler) http.Handler {
 						delete(h, k)
 					}
 				}
-				writeError(sw, http.StatusInternalServerError, "internalServerError", "An internal server error occurred.")
+				writeError(sw, r, http.StatusInternalServerError, "internalServerError", "An internal server error occurred.")
 			}()
 			next.ServeHTTP(sw, r)
 		})

@@ -385,7 +385,7 @@ func (i *Issuer) SigningKey(ctx context.Context, tenantID string) (store.Signing
 // Rotate makes a new current signing key and returns its kid. Older keys
 // stay published so tokens they signed keep verifying until they expire;
 // a key stops being published once its NotAfter has passed.
-func (i *Issuer) Rotate(ctx context.Context, tenantID string) (string, error) {
+func (i *Issuer) Rotate(ctx context.Context, tenantID string) (kid string, err error) {
 	if tenantID == "" {
 		return "", errors.New("tokens: empty tenant id")
 	}

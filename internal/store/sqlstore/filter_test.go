@@ -21,7 +21,7 @@ func TestFilterSQL(t *testing.T) {
 		{`userPrincipalName eq 'Anna@X.com'`, `upn_lower = ?`, []any{"anna@x.com"}},
 		{`startswith(displayName,'50%_\')`, `display_name_lower LIKE ? ESCAPE '\'`, []any{`50\%\_\\%`}},
 		{`accountEnabled eq false and createdDateTime ge 2024-01-02T03:04:05Z`, `(account_enabled = ? AND created_at >= ?)`, []any{false, int64(1704164645000000)}},
-		{`not (userType eq 'member' or mail ne 'x')`, `(NOT (user_type = ? OR mail <> ?))`, []any{"member", "x"}},
+		{`not (userType eq 'Member' or mail ne 'X')`, `(NOT (user_type = ? OR lower(mail) <> ?))`, []any{"member", "x"}},
 	}
 	for _, c := range cases {
 		f, err := odata.ParseFilter(c.expr, userKinds)

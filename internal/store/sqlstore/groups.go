@@ -58,7 +58,7 @@ func (db *DB) GetGroup(ctx context.Context, tenantID, id string) (store.Group, e
 var groupFields = map[string]column{
 	"id":              {expr: "id"},
 	"displayName":     {expr: "lower:display_name_lower"},
-	"mailNickname":    {expr: "lower:mail_nickname"},
+	"mailNickname":    {expr: "lower:lower(mail_nickname)"},
 	"createdDateTime": {expr: "created_at", isInt: true},
 }
 

@@ -70,9 +70,9 @@ var userFields = map[string]column{
 	"id":                {expr: "id"},
 	"userPrincipalName": {expr: "lower:upn_lower"},
 	"displayName":       {expr: "lower:display_name_lower"},
-	"mail":              {expr: "lower:mail"},
+	"mail":              {expr: "lower:lower(mail)"},
 	"accountEnabled":    {expr: "account_enabled", isBool: true},
-	"userType":          {expr: "user_type"},
+	"userType":          {expr: "lower:user_type"},
 	"createdDateTime":   {expr: "created_at", isInt: true},
 }
 
