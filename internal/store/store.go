@@ -25,6 +25,8 @@ var (
 	// ErrInvalid: the request names objects that cannot be combined (a
 	// member of the wrong kind, a reference to another tenant's object).
 	ErrInvalid = errors.New("invalid reference")
+	// ErrExhausted: a one-time code has had all its attempts.
+	ErrExhausted = errors.New("attempts exhausted")
 )
 
 // PerUserMFAState is the legacy per-user MFA state (P-3.1).
@@ -317,6 +319,10 @@ type Store interface {
 	Apps
 	Keys
 	Audit
+	Methods
+	OTPs
+	Counters
+	Settings
 	// InTx runs fn in one transaction; the Store passed to fn is bound to
 	// it. A nested InTx joins the outer transaction. fn's error rolls back.
 	InTx(ctx context.Context, fn func(Store) error) error

@@ -116,11 +116,11 @@ type dialect struct{}
 func (dialect) Name() string           { return "postgres" }
 func (dialect) Rebind(q string) string { return sqlstore.RebindDollar(q) }
 
-// LockTenant takes a transaction-scoped advisory lock per tenant so that
-// concurrent membership changes on several nodes are serialised.
-func (dialect) LockTenant(ctx context.Context, tx *sql.Tx, tenantID string) error {
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "vakt-tenant:"+tenantID); err != nil {
-		return fmt.Errorf("lock tenant: %w", err)
+// Lock takes a transaction-scoped advisory lock on key, so read-check-write
+// sequences on several nodes are serialised.
+func (dialect) Lock(ctx context.Context, tx *sql.Tx, key string) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "vakt:"+key); err != nil {
+		return fmt.Errorf("lock %s: %w", key, err)
 	}
 	return nil
 }

@@ -94,7 +94,7 @@ type dialect struct{}
 func (dialect) Name() string           { return "sqlite" }
 func (dialect) Rebind(q string) string { return q }
 
-func (dialect) LockTenant(context.Context, *sql.Tx, string) error { return nil }
+func (dialect) Lock(context.Context, *sql.Tx, string) error { return nil }
 
 func (dialect) MapError(err error) error {
 	var se *sqlite.Error

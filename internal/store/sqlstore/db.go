@@ -30,10 +30,10 @@ type Dialect interface {
 	// unique violations, ErrInvalid for foreign-key violations) or returns
 	// the error unchanged.
 	MapError(err error) error
-	// LockTenant serialises structural changes of a tenant (group
-	// membership) inside tx, so two concurrent changes cannot create a
-	// cycle together. SQLite's single writer needs nothing.
-	LockTenant(ctx context.Context, tx *sql.Tx, tenantID string) error
+	// Lock takes a lock on key for the rest of tx, so that concurrent
+	// read-check-write sequences (group cycles, per-user limits) are
+	// serialised across nodes. SQLite's single writer needs nothing.
+	Lock(ctx context.Context, tx *sql.Tx, key string) error
 }
 
 // DB is the SQL store. The zero value is not usable; call New.
@@ -227,4 +227,10 @@ func RebindDollar(query string) string {
 		b.WriteByte(query[i])
 	}
 	return b.String()
+}
+
+// queryRowWrite runs a row-returning write (INSERT … RETURNING) on the
+// writer.
+func (db *DB) queryRowWrite(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.writer().QueryRowContext(ctx, db.q(query), args...)
 }

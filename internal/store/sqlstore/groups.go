@@ -123,7 +123,7 @@ func (db *DB) DirectoryObject(ctx context.Context, tenantID, id string) (store.D
 // AddMember adds a user or a group to a group, refusing cycles.
 func (db *DB) AddMember(ctx context.Context, tenantID, groupID, memberID string) error {
 	return db.inTx(ctx, func(tx *DB) error {
-		if err := tx.d.LockTenant(ctx, tx.tx, tenantID); err != nil {
+		if err := tx.d.Lock(ctx, tx.tx, "groups:"+tenantID); err != nil {
 			return err
 		}
 		if _, err := tx.GetGroup(ctx, tenantID, groupID); err != nil {

@@ -40,6 +40,12 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Audit", testAudit},
 		{"Transactions", testTransactions},
 		{"TenantIsolation", testTenantIsolation},
+		{"Methods", testMethods},
+		{"ConcurrentStep", testConcurrentStep},
+		{"UserLock", testUserLock},
+		{"OTP", testOTP},
+		{"Counters", testCounters},
+		{"Settings", testSettings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
