@@ -54,18 +54,8 @@ func (s *Service) RemoveRoleAssignment(ctx context.Context, actor directory.Acto
 	r, _ := directory.RoleByID(a.RoleDefinitionID)
 	return s.Store.InTx(ctx, func(tx store.Store) error {
 		if a.RoleDefinitionID == directory.RoleGlobalAdmin {
-			all, err := tx.ListRoleAssignments(ctx, tenantID, "")
-			if err != nil {
+			if err := s.keepAGlobalAdmin(ctx, tx, tenantID, a.PrincipalID); err != nil {
 				return err
-			}
-			n := 0
-			for _, x := range all {
-				if x.RoleDefinitionID == directory.RoleGlobalAdmin {
-					n++
-				}
-			}
-			if n <= 1 {
-				return apperr.Conflictf("The last Global Administrator assignment cannot be removed.")
 			}
 		}
 		if err := tx.DeleteRoleAssignment(ctx, tenantID, id); err != nil {
@@ -75,4 +65,33 @@ func (s *Service) RemoveRoleAssignment(ctx context.Context, actor directory.Acto
 		return tx.AppendAudit(ctx, s.auditEntry(ctx, actor, tenantID, "Remove member from role", "RoleManagement", "Unassign",
 			memberTarget(p), store.AuditTarget{ID: r.ID, DisplayName: r.DisplayName, Type: "Role", ModifiedProperties: []store.ModifiedProperty{}}))
 	})
+}
+
+// keepAGlobalAdmin refuses a change that removes principalID's Global
+// Administrator assignment when no other assignment of that role would be
+// left: a tenant without one cannot be managed. Call it inside the
+// transaction of the change, which it serialises per tenant.
+func (s *Service) keepAGlobalAdmin(ctx context.Context, tx store.Store, tenantID, principalID string) error {
+	if err := tx.LockUser(ctx, tenantID, "global-admins"); err != nil {
+		return err
+	}
+	all, err := tx.ListRoleAssignments(ctx, tenantID, "")
+	if err != nil {
+		return err
+	}
+	mine, others := 0, 0
+	for _, x := range all {
+		if x.RoleDefinitionID != directory.RoleGlobalAdmin {
+			continue
+		}
+		if x.PrincipalID == principalID {
+			mine++
+		} else {
+			others++
+		}
+	}
+	if mine > 0 && others == 0 {
+		return apperr.Conflictf("The last Global Administrator cannot be removed; assign the role to someone else first.")
+	}
+	return nil
 }

@@ -300,6 +300,9 @@ func (s *Service) DeleteUser(ctx context.Context, actor directory.Actor, tenantI
 		return apperr.Invalidf("You cannot delete your own account.")
 	}
 	return s.Store.InTx(ctx, func(tx store.Store) error {
+		if err := s.keepAGlobalAdmin(ctx, tx, tenantID, u.ID); err != nil {
+			return err
+		}
 		if err := tx.DeleteUser(ctx, tenantID, u.ID); err != nil {
 			return apperr.FromStore(err, "The user")
 		}

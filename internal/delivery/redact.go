@@ -32,15 +32,22 @@ func maskTo(to string) string {
 }
 
 // maskPhone keeps the country code, the first two and the last two digits
-// of the national number: +46701234534 → +46 70*****34.
+// of the national number: +46701234534 → +46 70*****34. Shorter numbers
+// show less, so that at least four digits always stay hidden.
 func maskPhone(p string) string {
 	digits := p[1:]
 	cc := countryCodeLen(digits)
 	national := digits[cc:]
-	if len(national) <= 4 {
-		return "+" + digits[:cc] + " " + strings.Repeat("*", len(national))
+	var masked string
+	switch n := len(national); {
+	case n >= 8:
+		masked = national[:2] + strings.Repeat("*", n-4) + national[n-2:]
+	case n >= 6:
+		masked = strings.Repeat("*", n-2) + national[n-2:]
+	default:
+		masked = strings.Repeat("*", n)
 	}
-	return "+" + digits[:cc] + " " + national[:2] + strings.Repeat("*", len(national)-4) + national[len(national)-2:]
+	return "+" + digits[:cc] + " " + masked
 }
 
 // twoDigitCC are the ITU-T E.164 country codes of two digits; 1 and 7 are

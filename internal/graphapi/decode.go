@@ -49,7 +49,7 @@ func (c *call) decode(a *API, typeName string, allowed ...string) (*body, error)
 	if err := dec.Decode(&fields); err != nil || fields == nil {
 		return nil, apperr.Invalidf("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.").WithCode("BadRequest")
 	}
-	if dec.More() {
+	if len(bytes.TrimSpace(raw[dec.InputOffset():])) > 0 {
 		return nil, apperr.Invalidf("Unable to read JSON request payload: unexpected data after the JSON object.").WithCode("BadRequest")
 	}
 	for k := range fields {

@@ -131,12 +131,20 @@ func encodeQuery(q url.Values) string {
 // entity writes one object with its @odata.context.
 func (a *API) entity(c *call, status int, contextPath string, obj map[string]any) error {
 	obj["@odata.context"] = c.base(a) + "/$metadata#" + contextPath
-	if q := c.r.URL.Query(); status == http.StatusOK && q.Has("$select") {
-		sel, err := odata.ParseSelect(q.Get("$select"), selectable(obj))
+	if status == http.StatusOK {
+		// One object takes $select only; anything else ($expand, $filter…)
+		// is refused as on collections rather than silently ignored.
+		q := c.r.URL.Query()
+		for k := range q {
+			if strings.HasPrefix(k, "$") && !strings.EqualFold(k, "$select") {
+				return apperr.Invalidf("Query option '%s' is not supported on a single object.", truncate(k, 32))
+			}
+		}
+		o, err := odata.ParseQuery(q, odata.Spec{Selectable: selectable(obj)})
 		if err != nil {
 			return queryError(err)
 		}
-		obj = odata.Select(obj, sel)
+		obj = odata.Select(obj, o.Select)
 	}
 	writeJSON(c.w, status, obj)
 	return nil
@@ -154,7 +162,13 @@ func selectable(obj map[string]any) []string {
 
 // pageSlice pages an in-memory list with an offset skiptoken.
 func pageSlice[T any](c *call, all []T, defaultTop int) (items []T, next string, err error) {
-	o, err := odata.ParseQuery(c.r.URL.Query(), odata.Spec{DefaultTop: defaultTop})
+	return pageSliceQuery(c.r.URL.Query(), all, defaultTop)
+}
+
+// pageSliceQuery pages with the given options (the caller may have taken
+// out those it handled itself, such as a simple $filter).
+func pageSliceQuery[T any](q url.Values, all []T, defaultTop int) (items []T, next string, err error) {
+	o, err := odata.ParseQuery(q, odata.Spec{DefaultTop: defaultTop})
 	if err != nil {
 		return nil, "", queryError(err)
 	}

@@ -144,7 +144,6 @@ func (a *API) listRoleAssignments(c *call) error {
 		}
 		q.Del("$filter")
 	}
-	c.r.URL.RawQuery = q.Encode()
 	all, err := a.Store.ListRoleAssignments(c.ctx, c.tenant, principal)
 	if err != nil {
 		return err
@@ -155,7 +154,7 @@ func (a *API) listRoleAssignments(c *call) error {
 			matching = append(matching, x)
 		}
 	}
-	page, next, err := pageSlice(c, matching, 100)
+	page, next, err := pageSliceQuery(q, matching, 100)
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,12 @@ func DecodeSecret(s string) ([]byte, error) {
 	if clean == "" {
 		return nil, fmt.Errorf("%w: empty", ErrInvalidSecret)
 	}
+	// A truncated or mistyped key can leave a length no encoding produces;
+	// encoding/base32 would decode some of those anyway.
+	switch len(clean) % 8 {
+	case 1, 3, 6:
+		return nil, fmt.Errorf("%w: %d characters is not a possible length", ErrInvalidSecret, len(clean))
+	}
 	secret, err := b32.DecodeString(clean)
 	if err != nil {
 		// err names the offending position only; never echo the secret.

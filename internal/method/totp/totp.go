@@ -92,28 +92,37 @@ func Code(secret []byte, step int64, p Params) string {
 	if p.Validate() != nil {
 		return ""
 	}
-	var buf [8]byte
-	return string(hotpDigits(hmac.New(newHash(p.Algorithm), secret), step, p.Digits, &buf))
+	return string(newHOTP(secret, p).digits(step))
 }
 
 var pow10 = [...]uint32{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
 
-// hotpDigits writes the digits-long HOTP value of counter step into buf and
-// returns that part of it, with no allocation so that Verify can try every
-// step of its window cheaply.
-func hotpDigits(mac hash.Hash, step int64, digits int, buf *[8]byte) []byte {
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(step))
-	mac.Reset()
-	mac.Write(msg[:])
-	var sum [sha512.Size]byte
-	h := mac.Sum(sum[:0])
+// hotp computes HOTP values for one secret. It keeps its buffers so that
+// Verify can try every step of its window without allocating per step.
+type hotp struct {
+	mac  hash.Hash
+	n    int
+	buf  []byte // counter (8 bytes), then room for the MAC
+	code [8]byte
+}
+
+func newHOTP(secret []byte, p Params) *hotp {
+	return &hotp{mac: hmac.New(newHash(p.Algorithm), secret), n: p.Digits, buf: make([]byte, 8, 8+sha512.Size)}
+}
+
+// digits returns the code for counter step; the result is overwritten by
+// the next call.
+func (h *hotp) digits(step int64) []byte {
+	binary.BigEndian.PutUint64(h.buf[:8], uint64(step))
+	h.mac.Reset()
+	h.mac.Write(h.buf[:8])
+	sum := h.mac.Sum(h.buf[:8])[8:]
 	// Dynamic truncation, RFC 4226 §5.3.
-	off := h[len(h)-1] & 0x0f
-	v := binary.BigEndian.Uint32(h[off:off+4]) & 0x7fffffff
-	v %= pow10[digits]
-	out := buf[:digits]
-	for i := digits - 1; i >= 0; i-- {
+	off := sum[len(sum)-1] & 0x0f
+	v := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
+	v %= pow10[h.n]
+	out := h.code[:h.n]
+	for i := h.n - 1; i >= 0; i-- {
 		out[i] = byte('0' + v%10)
 		v /= 10
 	}
@@ -167,18 +176,17 @@ func Verify(secret []byte, code string, now time.Time, lastStep int64, skew int,
 		return 0, false, &FormatError{Digits: p.Digits}
 	}
 
-	mac := hmac.New(newHash(p.Algorithm), secret)
+	h := newHOTP(secret, p)
 	given := []byte(code)
 	now64 := Step(now, p)
 	var (
-		buf      [8]byte
 		best     int64 // highest fresh matching step
 		accepted int64 // 1 when some fresh step matched
 		replayed int64 // 1 when some used step matched
 	)
 	for s := now64 - int64(skew); s <= now64+int64(skew); s++ {
 		// Steps are not secret; only whether and where the code matched is.
-		eq := int64(subtle.ConstantTimeCompare(hotpDigits(mac, s, p.Digits, &buf), given))
+		eq := int64(subtle.ConstantTimeCompare(h.digits(s), given))
 		var fresh int64
 		if s > lastStep && s >= 0 {
 			fresh = 1

@@ -20,7 +20,7 @@ import (
 //	otpauth://totp/Issuer:account?secret=…&issuer=…&algorithm=SHA1&digits=6&period=30
 //
 // Issuer and account are percent-escaped (spaces as %20, as apps expect,
-// not '+'). A colon inside either is escaped too, as it would otherwise read
+// not '+'). A colon inside either is escaped too, as a bare one would read
 // as the label's separator; the issuer parameter is what apps trust.
 func URI(issuer, account string, secret []byte, p Params) string {
 	var b strings.Builder
@@ -45,8 +45,20 @@ func URI(issuer, account string, secret []byte, p Params) string {
 	return b.String()
 }
 
+// escapeLabel percent-escapes all but unreserved characters and '@': some
+// apps decode the label as a form value ('+' as a space) or split it at
+// '&', so nothing with a meaning anywhere in a URI is left bare.
 func escapeLabel(s string) string {
-	return strings.ReplaceAll(url.PathEscape(s), ":", "%3A")
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("-._~@", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
 }
 
 func escapeQuery(s string) string {
@@ -88,10 +100,10 @@ func QRPNG(uri string, size int) ([]byte, error) {
 	for i := range img.Pix {
 		img.Pix[i] = 0xff
 	}
-	min := code.Bounds().Min
+	origin := code.Bounds().Min
 	for my := 0; my < n; my++ {
 		for mx := 0; mx < n; mx++ {
-			if color.GrayModel.Convert(code.At(min.X+mx, min.Y+my)).(color.Gray).Y >= 0x80 {
+			if color.GrayModel.Convert(code.At(origin.X+mx, origin.Y+my)).(color.Gray).Y >= 0x80 {
 				continue
 			}
 			for y := off + my*scale; y < off+(my+1)*scale; y++ {
