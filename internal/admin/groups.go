@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vakt-id/vakt/internal/apperr"
+	"github.com/vakt-id/vakt/internal/audit"
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/store"
 )
@@ -172,10 +173,4 @@ func (s *Service) RemoveMember(ctx context.Context, actor directory.Actor, tenan
 	})
 }
 
-func memberTarget(m store.DirectoryObject) store.AuditTarget {
-	typ := "User"
-	if m.Kind == store.KindGroup {
-		typ = "Group"
-	}
-	return store.AuditTarget{ID: m.ID, DisplayName: m.DisplayName, Type: typ, UserPrincipalName: m.UPN, ModifiedProperties: []store.ModifiedProperty{}}
-}
+func memberTarget(m store.DirectoryObject) store.AuditTarget { return audit.ObjectTarget(m) }

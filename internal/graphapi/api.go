@@ -15,6 +15,7 @@ import (
 
 	"github.com/vakt-id/vakt/internal/admin"
 	"github.com/vakt-id/vakt/internal/apperr"
+	"github.com/vakt-id/vakt/internal/audit"
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/httpx"
 	"github.com/vakt-id/vakt/internal/store"
@@ -110,7 +111,7 @@ func (a *API) dispatch(version string, methods map[string]handlerFunc) http.Hand
 			return
 		}
 		actor.IPAddress = httpx.ClientIPFrom(r.Context()).String()
-		ctx := admin.WithCorrelationID(r.Context(), httpx.RequestIDFrom(r.Context()))
+		ctx := audit.WithCorrelationID(r.Context(), httpx.RequestIDFrom(r.Context()))
 		c := &call{w: w, r: r.WithContext(ctx), ctx: ctx, tenant: tenant, actor: actor, version: version}
 		if err := h(c); err != nil {
 			a.fail(w, r, err)

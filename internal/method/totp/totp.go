@@ -185,10 +185,13 @@ func Verify(secret []byte, code string, now time.Time, lastStep int64, skew int,
 		replayed int64 // 1 when some used step matched
 	)
 	for s := now64 - int64(skew); s <= now64+int64(skew); s++ {
+		if s < 0 { // the HOTP counter is unsigned; no codes before 1970
+			continue
+		}
 		// Steps are not secret; only whether and where the code matched is.
 		eq := int64(subtle.ConstantTimeCompare(h.digits(s), given))
 		var fresh int64
-		if s > lastStep && s >= 0 {
+		if s > lastStep {
 			fresh = 1
 		}
 		hit := eq & fresh
