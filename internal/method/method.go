@@ -32,14 +32,16 @@ const (
 	KindPassword          Kind = "password"
 )
 
-// Kinds lists every kind, in a stable order.
-var Kinds = []Kind{
+var kinds = []Kind{
 	KindPhone, KindEmail, KindSoftwareOath, KindHardwareOath, KindAuthenticator,
 	KindFido2, KindTAP, KindCertificate, KindSecurityQuestions, KindPassword,
 }
 
+// AllKinds returns every kind, in a stable order.
+func AllKinds() []Kind { return slices.Clone(kinds) }
+
 // Valid reports whether k is one of the known kinds.
-func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
+func (k Kind) Valid() bool { return slices.Contains(kinds, k) }
 
 // Option is one way to prove identity at sign-in or password reset. A
 // registered method may offer several (a mobile phone offers SMS and a voice
@@ -66,9 +68,7 @@ const (
 	OptionSecurityQuestions    Option = "securityQuestions"
 )
 
-// AllOptions lists every option, strongest first (the P-6.2 order), then the
-// SSPR-only ones.
-var AllOptions = []Option{
+var options = []Option{
 	OptionTAP, OptionFido2, OptionPush,
 	OptionAppCode, OptionSoftwareOath, OptionHardwareOath,
 	OptionSMS, OptionVoiceMobile, OptionVoiceAlternateMobile, OptionVoiceOffice,
@@ -76,8 +76,12 @@ var AllOptions = []Option{
 	OptionEmail, OptionSecurityQuestions,
 }
 
+// AllOptions returns every option, strongest first (the P-6.2 order), then
+// the SSPR-only ones.
+func AllOptions() []Option { return slices.Clone(options) }
+
 // Valid reports whether o is one of the known options.
-func (o Option) Valid() bool { return slices.Contains(AllOptions, o) }
+func (o Option) Valid() bool { return slices.Contains(options, o) }
 
 // UsableForMFA reports whether o can satisfy a multifactor requirement
 // (the MFA column of P-2). Email codes and security questions cannot: they

@@ -37,7 +37,7 @@ func TestUsabilityTable(t *testing.T) {
 		}
 	}
 	// Every known option is covered above.
-	for _, o := range AllOptions {
+	for _, o := range AllOptions() {
 		if !UsableForMFA(o) && !UsableForSSPR(o) {
 			t.Errorf("option %q is usable for nothing", o)
 		}
@@ -77,7 +77,7 @@ func TestOptionValuesMatchGraph(t *testing.T) {
 		}
 	}
 	seen := map[Option]bool{}
-	for _, o := range AllOptions {
+	for _, o := range AllOptions() {
 		if seen[o] {
 			t.Errorf("duplicate option value %q", o)
 		}
@@ -108,6 +108,10 @@ func TestStrengthOrder(t *testing.T) {
 				t.Errorf("Strength(%q) = %d, want below %q (%d)", o, Strength(o), order[i-1][0], Strength(order[i-1][0]))
 			}
 		}
+	}
+	all := AllOptions()
+	if !slices.IsSortedFunc(all, func(a, b Option) int { return Strength(b) - Strength(a) }) {
+		t.Errorf("AllOptions() not strongest first: %v", all)
 	}
 	for _, o := range []Option{OptionEmail, OptionSecurityQuestions, "bogus"} {
 		if Strength(o) != 0 {
@@ -180,7 +184,7 @@ func TestOptionsPerKind(t *testing.T) {
 			}
 		})
 	}
-	for _, k := range Kinds {
+	for _, k := range AllKinds() {
 		if !k.Valid() {
 			t.Errorf("kind %q not valid", k)
 		}
@@ -200,7 +204,7 @@ func regs(kinds ...Kind) []Registered {
 
 // P-2.1: at most five authenticator apps and hardware tokens together.
 func TestAuthenticatorLimit(t *testing.T) {
-	for _, k := range Kinds {
+	for _, k := range AllKinds() {
 		want := k == KindAuthenticator || k == KindSoftwareOath || k == KindHardwareOath
 		if CountsTowardAuthenticatorLimit(k) != want {
 			t.Errorf("CountsTowardAuthenticatorLimit(%q) = %v, want %v", k, !want, want)
