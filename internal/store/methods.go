@@ -85,10 +85,13 @@ type OTPChallenge struct {
 	Purpose     string // e.g. mfa, sspr, register
 	Destination string
 	CodeHash    string
-	Attempts    int
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
-	ConsumedAt  *time.Time
+	// Outcome of a voice call the user answered in the call: approved,
+	// denied or fraud (the user reported the call); empty until then.
+	Outcome    string
+	Attempts   int
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	ConsumedAt *time.Time
 }
 
 // Methods stores users' authentication methods.
@@ -128,6 +131,9 @@ type OTPs interface {
 	AttemptOTP(ctx context.Context, tenantID, id string, now time.Time, maxAttempts int) (OTPChallenge, error)
 	// ConsumeOTP marks the challenge used; false if it already was.
 	ConsumeOTP(ctx context.Context, tenantID, id string, now time.Time) (bool, error)
+	// SetOTPOutcome records the outcome of a call and consumes the
+	// challenge; false if it was already consumed or has expired.
+	SetOTPOutcome(ctx context.Context, tenantID, id, outcome string, now time.Time) (bool, error)
 	DeleteExpiredOTPs(ctx context.Context, before time.Time) (int, error)
 }
 

@@ -10,22 +10,22 @@ import (
 	"github.com/vakt-id/vakt/internal/store"
 )
 
-const otpCols = `id, tenant_id, user_id, method_id, channel, purpose, destination, code_hash, attempts, created_at, expires_at, consumed_at`
+const otpCols = `id, tenant_id, user_id, method_id, channel, purpose, destination, code_hash, outcome, attempts, created_at, expires_at, consumed_at`
 
 func scanOTP(r rowScanner) (store.OTPChallenge, error) {
 	var c store.OTPChallenge
 	var created, expires int64
 	var consumed sql.NullInt64
 	err := r.Scan(&c.ID, &c.TenantID, &c.UserID, &c.MethodID, &c.Channel, &c.Purpose, &c.Destination, &c.CodeHash,
-		&c.Attempts, &created, &expires, &consumed)
+		&c.Outcome, &c.Attempts, &created, &expires, &consumed)
 	c.CreatedAt, c.ExpiresAt, c.ConsumedAt = fromMicros(created), fromMicros(expires), fromNullMicros(consumed)
 	return c, err
 }
 
 // CreateOTP stores a challenge.
 func (db *DB) CreateOTP(ctx context.Context, c store.OTPChallenge) error {
-	_, err := db.exec(ctx, `INSERT INTO otp_challenges (`+otpCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.TenantID, c.UserID, c.MethodID, c.Channel, c.Purpose, c.Destination, c.CodeHash, c.Attempts,
+	_, err := db.exec(ctx, `INSERT INTO otp_challenges (`+otpCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.TenantID, c.UserID, c.MethodID, c.Channel, c.Purpose, c.Destination, c.CodeHash, c.Outcome, c.Attempts,
 		toMicros(c.CreatedAt), toMicros(c.ExpiresAt), nullMicros(c.ConsumedAt))
 	return err
 }
@@ -70,6 +70,17 @@ func (db *DB) AttemptOTP(ctx context.Context, tenantID, id string, now time.Time
 func (db *DB) ConsumeOTP(ctx context.Context, tenantID, id string, now time.Time) (bool, error) {
 	res, err := db.exec(ctx, `UPDATE otp_challenges SET consumed_at = ? WHERE tenant_id = ? AND id = ? AND consumed_at IS NULL`,
 		toMicros(now), tenantID, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// SetOTPOutcome records a call's outcome, once, before expiry.
+func (db *DB) SetOTPOutcome(ctx context.Context, tenantID, id, outcome string, now time.Time) (bool, error) {
+	res, err := db.exec(ctx, `UPDATE otp_challenges SET outcome = ?, consumed_at = ? WHERE tenant_id = ? AND id = ?
+		AND consumed_at IS NULL AND expires_at > ?`, outcome, toMicros(now), tenantID, id, toMicros(now))
 	if err != nil {
 		return false, err
 	}

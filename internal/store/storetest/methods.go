@@ -229,9 +229,19 @@ func testOTP(t *testing.T, s store.Store) {
 	if counted.Load() != 5 {
 		t.Fatalf("%d parallel attempts counted, limit 5", counted.Load())
 	}
+	c4 := c
+	c4.ID = id()
+	must(t, s.CreateOTP(ctx, c4))
+	set, err := s.SetOTPOutcome(ctx, tn.ID, c4.ID, "approved", now())
+	must(t, err)
+	setAgain, _ := s.SetOTPOutcome(ctx, tn.ID, c4.ID, "denied", now())
+	got4, _ := s.GetOTP(ctx, tn.ID, c4.ID)
+	if !set || setAgain || got4.Outcome != "approved" || got4.ConsumedAt == nil {
+		t.Fatalf("SetOTPOutcome: %v %v %+v", set, setAgain, got4)
+	}
 	n, err := s.DeleteExpiredOTPs(ctx, now().Add(time.Hour))
 	must(t, err)
-	if n != 3 {
+	if n != 4 {
 		t.Fatalf("DeleteExpiredOTPs = %d", n)
 	}
 }

@@ -30,6 +30,7 @@ CREATE TABLE otp_challenges (
     purpose     TEXT NOT NULL,
     destination TEXT NOT NULL,
     code_hash   TEXT NOT NULL,
+    outcome     TEXT NOT NULL DEFAULT '',
     attempts    INTEGER NOT NULL DEFAULT 0,
     created_at  BIGINT NOT NULL,
     expires_at  BIGINT NOT NULL,
