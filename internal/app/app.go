@@ -16,8 +16,10 @@ import (
 	"github.com/vakt-id/vakt/internal/admin"
 	"github.com/vakt-id/vakt/internal/apperr"
 	"github.com/vakt-id/vakt/internal/config"
+	"github.com/vakt-id/vakt/internal/delivery"
 	"github.com/vakt-id/vakt/internal/password"
 	"github.com/vakt-id/vakt/internal/secret"
+	"github.com/vakt-id/vakt/internal/securityinfo"
 	"github.com/vakt-id/vakt/internal/store"
 	"github.com/vakt-id/vakt/internal/store/postgres"
 	"github.com/vakt-id/vakt/internal/store/sqlite"
@@ -26,14 +28,16 @@ import (
 
 // App holds vakt's long-lived parts.
 type App struct {
-	Config  config.Config
-	Store   store.Store
-	Keys    *secret.Keyring
-	Hasher  *password.Hasher
-	Admin   *admin.Service
-	Tokens  *tokens.Issuer
-	Log     *slog.Logger
-	started time.Time
+	Config config.Config
+	Store  store.Store
+	Keys   *secret.Keyring
+	Hasher *password.Hasher
+	Admin  *admin.Service
+	Tokens *tokens.Issuer
+	// SecurityInfo manages users' authentication methods.
+	SecurityInfo *securityinfo.Service
+	Log          *slog.Logger
+	started      time.Time
 }
 
 // Open validates cfg, opens (and migrates) the store and loads the master
@@ -72,7 +76,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	default:
 		return nil, fmt.Errorf("unsupported database %q", cfg.StoreKind())
 	}
-	return New(cfg, st, keys, log), nil
+	a := New(cfg, st, keys, log)
+	sender, err := newSender(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.SecurityInfo.Sender = sender
+	return a, nil
 }
 
 // New builds the services over an open store; cfg must be validated.
@@ -85,6 +96,9 @@ func New(cfg config.Config, st store.Store, keys *secret.Keyring, log *slog.Logg
 	}, cfg.Password.Concurrency())
 	a.Admin = &admin.Service{Store: a.Store, Passwords: passwords{a.Hasher}, Log: log}
 	a.Tokens = &tokens.Issuer{Keys: a.Store, Sealer: a.Keys, PublicURL: cfg.PublicURL, Lifetime: cfg.Tokens.AccessTokenLifetime}
+	// Codes go nowhere until Open (or a test) sets a real sender.
+	a.SecurityInfo = &securityinfo.Service{Store: a.Store, Keys: a.Keys, Hasher: a.Hasher, Sender: &delivery.Router{},
+		Config: securityinfo.DefaultConfig(), Log: log}
 	return a
 }
 

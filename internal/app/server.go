@@ -51,7 +51,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", a.withTenant(ep.ServeJWKS))
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", a.withTenant(a.serveDiscovery))
 
-	api := &graphapi.API{Admin: a.Admin, Store: a.Store, Authenticate: a.authenticate, PublicURL: a.Config.PublicURL,
+	api := &graphapi.API{Admin: a.Admin, SecurityInfo: a.SecurityInfo, Store: a.Store, Authenticate: a.authenticate, PublicURL: a.Config.PublicURL,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Log: a.Log}
 	api.Mount(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

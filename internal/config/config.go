@@ -61,6 +61,7 @@ type Config struct {
 	Password PasswordConfig `yaml:"password"`
 	HTTP     HTTPConfig     `yaml:"http"`
 	Tokens   TokensConfig   `yaml:"tokens"`
+	Delivery DeliveryConfig `yaml:"delivery"`
 }
 
 // LogConfig controls the process logger.
@@ -89,6 +90,43 @@ type HTTPConfig struct {
 	IdleTimeout       time.Duration `yaml:"idleTimeout"`
 	ShutdownTimeout   time.Duration `yaml:"shutdownTimeout"`
 	MaxBodyBytes      int64         `yaml:"maxBodyBytes"`
+}
+
+// DeliveryConfig says how one-time codes reach people. Without SMTP or
+// webhooks, every channel goes to the file outbox (development).
+type DeliveryConfig struct {
+	// Outbox is the directory of the development outbox; default DATA/outbox.
+	Outbox string     `yaml:"outbox"`
+	SMTP   SMTPConfig `yaml:"smtp"`
+	// SMS and Voice are HTTP webhooks of a telephony provider.
+	SMS   WebhookConfig `yaml:"sms"`
+	Voice WebhookConfig `yaml:"voice"`
+}
+
+// SMTPConfig is the mail server for email codes.
+type SMTPConfig struct {
+	Host         string `yaml:"host"`
+	Port         int    `yaml:"port"`
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"passwordFile"`
+	From         string `yaml:"from"`
+	// TLS is starttls (default), tls or none (loopback only).
+	TLS string `yaml:"tls"`
+}
+
+// WebhookConfig is a provider endpoint; requests are signed with the
+// secret read from SecretFile.
+type WebhookConfig struct {
+	URL        string `yaml:"url"`
+	SecretFile string `yaml:"secretFile"`
+}
+
+// OutboxDir is the development outbox directory.
+func (c Config) OutboxDir() string {
+	if c.Delivery.Outbox != "" {
+		return c.Delivery.Outbox
+	}
+	return filepath.Join(c.Data, "outbox")
 }
 
 // TokensConfig holds token issuance settings.
@@ -374,6 +412,27 @@ func (c *Config) Validate() error {
 
 	if lt := c.Tokens.AccessTokenLifetime; lt < minAccessTokenLifetime || lt > maxAccessTokenLifetime {
 		bad("tokens.accessTokenLifetime", "must be between %v and %v", minAccessTokenLifetime, maxAccessTokenLifetime)
+	}
+	if s := c.Delivery.SMTP; s.Host != "" {
+		if s.Port < 1 || s.Port > 65535 {
+			bad("delivery.smtp.port", "must be a TCP port")
+		}
+		if s.From == "" {
+			bad("delivery.smtp.from", "is required with delivery.smtp.host")
+		}
+		switch s.TLS {
+		case "", "starttls", "tls", "none":
+		default:
+			bad("delivery.smtp.tls", "must be starttls, tls or none")
+		}
+		if (s.Username == "") != (s.PasswordFile == "") {
+			bad("delivery.smtp.passwordFile", "username and passwordFile go together")
+		}
+	}
+	for name, w := range map[string]WebhookConfig{"sms": c.Delivery.SMS, "voice": c.Delivery.Voice} {
+		if w.URL != "" && w.SecretFile == "" {
+			bad("delivery."+name+".secretFile", "is required with delivery.%s.url", name)
+		}
 	}
 
 	return errors.Join(errs...)

@@ -18,6 +18,7 @@ import (
 	"github.com/vakt-id/vakt/internal/audit"
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/httpx"
+	"github.com/vakt-id/vakt/internal/securityinfo"
 	"github.com/vakt-id/vakt/internal/store"
 )
 
@@ -29,6 +30,7 @@ type Authenticator func(r *http.Request) (tenantID string, actor directory.Actor
 // API is the Graph-compatible admin API.
 type API struct {
 	Admin        *admin.Service
+	SecurityInfo *securityinfo.Service
 	Store        store.Store
 	Authenticate Authenticator
 	PublicURL    string // no trailing slash

@@ -80,6 +80,34 @@ func canManage(actor directory.Actor, userID string) error {
 	return apperr.Forbiddenf("Insufficient privileges to complete the operation.")
 }
 
+// AuthorizeAdmin checks an administrator's right to read (write=false) or
+// change a user's methods. Changing an administrator's methods takes a
+// Privileged Authentication Administrator (or Global Administrator, or an
+// app with the permission): a helpdesk role must not be able to take over
+// an admin account by resetting its second factor.
+func (s *Service) AuthorizeAdmin(ctx context.Context, actor directory.Actor, tenantID, userID string, write bool) error {
+	act := directory.ActionUserMethodsRead
+	if write {
+		act = directory.ActionUserMethodsWrite
+	}
+	if !directory.Allowed(actor, act) {
+		return apperr.Forbiddenf("Insufficient privileges to complete the operation.")
+	}
+	if !write || actor.Operator || actor.UserID == "" || directory.Allowed(actor, directory.ActionPrivilegedUserWrite) {
+		return nil
+	}
+	roles, err := s.Store.EffectiveRoleIDs(ctx, tenantID, userID)
+	if err != nil {
+		return err
+	}
+	for _, r := range roles {
+		if directory.IsAdminRole(r) {
+			return apperr.Forbiddenf("Insufficient privileges to complete the operation: the user holds an administrator role.")
+		}
+	}
+	return nil
+}
+
 // SetPhone adds or replaces the user's phone of one type (mobile,
 // alternateMobile, office). Callers verify the number first where the
 // user registers it themselves.
