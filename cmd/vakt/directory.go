@@ -339,7 +339,7 @@ func userCmd() *cobra.Command {
 	})
 
 	c.AddCommand(create, list, show, setEnabled("disable", "Disable a user's account", false),
-		setEnabled("enable", "Enable a user's account", true), del, mfa, imp)
+		setEnabled("enable", "Enable a user's account", true), del, mfa, imp, userMethodsCmd())
 	return c
 }
 

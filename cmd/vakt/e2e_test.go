@@ -430,3 +430,55 @@ func TestMasterKey(t *testing.T) {
 		t.Fatal("a new master key was generated next to an existing database")
 	}
 }
+
+// TestCLIMethods: hardware tokens imported and activated with a code from
+// oathtool, and a Temporary Access Pass issued, through the real binary.
+func TestCLIMethods(t *testing.T) {
+	if _, err := exec.LookPath("oathtool"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("oathtool is missing; CI must install the Debian package oathtool")
+		}
+		t.Skip("needs oathtool (Debian package oathtool)")
+	}
+	data := t.TempDir()
+	mustCLI(t, nil, "tenant", "create", "--data", data, "--domain", "contoso.com")
+	mustCLI(t, nil, "user", "create", "--data", data, "--tenant", "contoso.com", "--upn", "anna@contoso.com")
+	csvFile := filepath.Join(t.TempDir(), "tokens.csv")
+	os.WriteFile(csvFile, []byte("upn,serial number,secret key,time interval,manufacturer,model\n"+
+		"anna@contoso.com,SN-1,JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,Contoso,K1\n"+
+		"ghost@contoso.com,SN-2,JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXQ,30,Contoso,K1\n"), 0o600)
+	_, errOut, code := cli(t, nil, "", "oath", "import", "--data", data, "--tenant", "contoso.com", csvFile)
+	if code != 1 || !strings.Contains(errOut, "line 3 (SN-2)") {
+		t.Fatalf("bad token file: exit %d %s", code, errOut)
+	}
+	if _, _, code := cli(t, nil, "", "oath", "import", "--data", data, "--tenant", "contoso.com", "--continue-on-error", csvFile); code != 1 {
+		t.Fatalf("partial import exits %d, want 1 (a row was refused)", code)
+	}
+	otp, err := exec.Command("oathtool", "--totp", "-b", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := cli(t, nil, "", "oath", "activate", "--data", data, "--tenant", "contoso.com", "--upn", "anna@contoso.com", "--serial", "SN-1", "--code", "12345x"); code != 1 || !strings.Contains(errOut, "6 digits") {
+		t.Fatalf("malformed code: exit %d %s", code, errOut)
+	}
+	mustCLI(t, nil, "oath", "activate", "--data", data, "--tenant", "contoso.com", "--upn", "anna@contoso.com", "--serial", "SN-1", "--code", strings.TrimSpace(string(otp)))
+
+	pass := strings.TrimSpace(mustCLI(t, nil, "tap", "issue", "--data", data, "--tenant", "contoso.com", "--upn", "anna@contoso.com", "--lifetime", "2h", "--once"))
+	if len(pass) != 8 {
+		t.Fatalf("TAP %q", pass)
+	}
+	if _, errOut, code := cli(t, nil, "", "tap", "issue", "--data", data, "--tenant", "contoso.com", "--upn", "anna@contoso.com"); code != 1 || !strings.Contains(errOut, "already has a Temporary Access Pass") {
+		t.Fatalf("second TAP: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := cli(t, nil, "", "tap", "issue", "--data", data, "--tenant", "contoso.com", "--upn", "anna@contoso.com", "--lifetime", "9h"); code != 1 || !strings.Contains(errOut, "between 60 and 480") {
+		t.Fatalf("TAP over the maximum: exit %d %s", code, errOut)
+	}
+	var ms []struct {
+		Kind      string
+		IsDefault bool
+	}
+	json.Unmarshal([]byte(mustCLI(t, nil, "user", "methods", "--data", data, "--tenant", "contoso.com", "--upn", "anna@contoso.com", "--output", "json")), &ms)
+	if len(ms) != 2 || ms[0].Kind != "hardwareOath" || !ms[0].IsDefault || ms[1].Kind != "temporaryAccessPass" {
+		t.Fatalf("methods %+v", ms)
+	}
+}
