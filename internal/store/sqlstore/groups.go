@@ -195,7 +195,7 @@ func (db *DB) ListMembers(ctx context.Context, tenantID, groupID string) ([]stor
 const downCTE = `WITH RECURSIVE down(id) AS (
 	SELECT member_id FROM group_members WHERE tenant_id = ? AND group_id = ?
 	UNION
-	SELECT gm.member_id FROM group_members gm JOIN down ON gm.group_id = down.id WHERE gm.tenant_id = ?
+	SELECT gm.member_id FROM down CROSS JOIN group_members gm WHERE gm.tenant_id = ? AND gm.group_id = down.id
 ) `
 
 // ListTransitiveMembers lists every user and group inside a group, at any depth.
@@ -218,11 +218,14 @@ func (db *DB) MemberOf(ctx context.Context, tenantID, objectID string) ([]store.
 }
 
 // upCTE walks membership upwards; UNION (not UNION ALL) keeps diamonds
-// from multiplying rows, and both directions use an index.
+// from multiplying rows. CROSS JOIN fixes the join order in SQLite, whose
+// planner would otherwise scan all memberships once per step instead of
+// looking each new group up in the index; PostgreSQL plans it the same
+// either way.
 const upCTE = `WITH RECURSIVE up(id) AS (
 	SELECT group_id FROM group_members WHERE tenant_id = ? AND member_id = ?
 	UNION
-	SELECT gm.group_id FROM group_members gm JOIN up ON gm.member_id = up.id WHERE gm.tenant_id = ?
+	SELECT gm.group_id FROM up CROSS JOIN group_members gm WHERE gm.tenant_id = ? AND gm.member_id = up.id
 ) `
 
 // TransitiveGroupIDs returns every group containing the object at any depth.
