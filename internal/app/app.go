@@ -98,7 +98,7 @@ func New(cfg config.Config, st store.Store, keys *secret.Keyring, log *slog.Logg
 	a.Tokens = &tokens.Issuer{Keys: a.Store, Sealer: a.Keys, PublicURL: cfg.PublicURL, Lifetime: cfg.Tokens.AccessTokenLifetime}
 	// Codes go nowhere until Open (or a test) sets a real sender.
 	a.SecurityInfo = &securityinfo.Service{Store: a.Store, Keys: a.Keys, Hasher: a.Hasher, Sender: &delivery.Router{},
-		Config: securityinfo.DefaultConfig(), Log: log}
+		Config: securityinfo.DefaultConfig(), PublicURL: cfg.PublicURL, Log: log}
 	return a
 }
 

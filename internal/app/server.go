@@ -50,6 +50,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("/{tenant}/oauth2/v2.0/token", a.withTenant(ep.ServeToken))
 	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", a.withTenant(ep.ServeJWKS))
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", a.withTenant(a.serveDiscovery))
+	mux.HandleFunc("POST /{tenant}/api/callbacks/voice", a.withTenant(a.voiceCallback))
 
 	api := &graphapi.API{Admin: a.Admin, SecurityInfo: a.SecurityInfo, Store: a.Store, Authenticate: a.authenticate, PublicURL: a.Config.PublicURL,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Log: a.Log}

@@ -124,6 +124,9 @@ func (s *Service) SendCode(ctx context.Context, tenantID string, req CodeRequest
 	}
 	if req.Channel == delivery.ChannelVoice {
 		msg.CallbackURL = req.CallbackURL
+		if msg.CallbackURL == "" && s.PublicURL != "" {
+			msg.CallbackURL = s.PublicURL + "/" + tenantID + "/api/callbacks/voice"
+		}
 	}
 	if err := s.Sender.Send(ctx, msg); err != nil {
 		s.Log.WarnContext(ctx, "sending a code failed", "message", msg, "err", err)

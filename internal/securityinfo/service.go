@@ -64,8 +64,11 @@ type Service struct {
 	Hasher *password.Hasher
 	Sender delivery.Sender
 	Config Config
-	Now    func() time.Time
-	Log    *slog.Logger
+	// PublicURL is where a voice provider reports call outcomes
+	// (PublicURL/{tenant}/api/callbacks/voice).
+	PublicURL string
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 func (s *Service) now() time.Time {
