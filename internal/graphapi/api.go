@@ -63,6 +63,7 @@ func (a *API) Mount(mux *http.ServeMux) {
 	a.groupRoutes(add)
 	a.roleRoutes(add)
 	a.auditRoutes(add)
+	a.methodRoutes(add)
 	for _, version := range []string{"v1.0", "beta"} {
 		for path, methods := range routes {
 			mux.Handle("/"+version+path, a.dispatch(version, methods))

@@ -40,7 +40,7 @@ type env struct {
 
 func (e *env) clock() time.Time { return e.now }
 
-func newEnv(t *testing.T, newStore storetest.NewStore) *env {
+func newEnv(t testing.TB, newStore storetest.NewStore) *env {
 	t.Helper()
 	st := newStore(t)
 	key := make([]byte, 32)
