@@ -82,7 +82,7 @@ func tenantCmd() *cobra.Command {
 		fmt.Fprintf(cmd.OutOrStdout(), "%d custom banned passwords\n", len(t.BannedPasswords))
 		return nil
 	})
-	c.AddCommand(create, list, banned)
+	c.AddCommand(create, list, banned, securityQuestionsCmd())
 	return c
 }
 

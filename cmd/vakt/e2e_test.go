@@ -473,6 +473,15 @@ func TestCLIMethods(t *testing.T) {
 	if _, errOut, code := cli(t, nil, "", "tap", "issue", "--data", data, "--tenant", "contoso.com", "--upn", "anna@contoso.com", "--lifetime", "9h"); code != 1 || !strings.Contains(errOut, "between 60 and 480") {
 		t.Fatalf("TAP over the maximum: exit %d %s", code, errOut)
 	}
+	qfile := filepath.Join(t.TempDir(), "q.json")
+	os.WriteFile(qfile, []byte(`{"required":2,"useBuiltIn":false,"custom":[{"id":"car","en":"First car?","sv":"Första bilen?"},{"id":"street","en":"First street?"}]}`), 0o600)
+	if out := mustCLI(t, nil, "tenant", "security-questions", "--data", data, "--tenant", "contoso.com", "--file", qfile); !strings.Contains(out, `"required": 2`) {
+		t.Fatalf("security questions: %s", out)
+	}
+	os.WriteFile(qfile, []byte(`{"required":9}`), 0o600)
+	if _, _, code := cli(t, nil, "", "tenant", "security-questions", "--data", data, "--tenant", "contoso.com", "--file", qfile); code != 1 {
+		t.Fatalf("invalid questions setting: exit %d", code)
+	}
 	var ms []struct {
 		Kind      string
 		IsDefault bool

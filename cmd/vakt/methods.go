@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -181,5 +184,49 @@ func userMethodsCmd() *cobra.Command {
 			return writeJSON(cmd.OutOrStdout(), out)
 		}
 		return table(cmd.OutOrStdout(), []string{"ID", "KIND", "DETAIL", ""}, rows)
+	})
+}
+
+func securityQuestionsCmd() *cobra.Command {
+	c := &cobra.Command{Use: "security-questions --tenant T [--file F]",
+		Short: "Show the tenant's security questions, or replace them from a JSON file",
+		Long: `Without --file, print the tenant's security-questions setting as JSON. With --file,
+replace it. The file looks like:
+
+  {"required": 3, "useBuiltIn": true,
+   "custom": [{"id": "first-car", "en": "What was your first car?", "sv": "Vilken var din första bil?"}]}`,
+		Args: cobra.NoArgs}
+	tenantFlag(c)
+	c.Flags().String("file", "", "JSON file with the new setting ('-' for stdin)")
+	return dataCmd(c, func(ctx context.Context, a *app.App, cmd *cobra.Command, _ []string) error {
+		t, err := resolveTenant(ctx, a, cmd)
+		if err != nil {
+			return err
+		}
+		if f, _ := cmd.Flags().GetString("file"); f != "" {
+			var raw []byte
+			if f == "-" {
+				raw, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1<<20))
+			} else {
+				raw, err = os.ReadFile(f)
+			}
+			if err != nil {
+				return err
+			}
+			var qc securityinfo.QuestionsConfig
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&qc); err != nil {
+				return apperr.Invalidf("%s: %v", f, err)
+			}
+			if err := a.SecurityInfo.SetQuestionsConfig(ctx, operator(), t.ID, qc); err != nil {
+				return err
+			}
+		}
+		qc, err := a.SecurityInfo.QuestionsConfigFor(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		return writeJSON(cmd.OutOrStdout(), qc)
 	})
 }
