@@ -224,3 +224,26 @@ func TestPasswordRules(t *testing.T) {
 		}
 	})
 }
+
+// TestPasswordResetPermission: the helpdesk roles and the methods
+// permission reset passwords of ordinary users, not of administrators.
+func TestPasswordResetPermission(t *testing.T) {
+	eachStore(t, func(t *testing.T, svc *admin.Service, tn store.Tenant, s store.Store) {
+		if _, err := svc.CreateUser(ctx, op, tn.ID, admin.NewUser{UPN: "bo@contoso.com"}); err != nil {
+			t.Fatal(err)
+		}
+		pw := "Tre-Gula-Cyklar-41"
+		app := directory.Actor{AppID: "a", Permissions: []string{"UserAuthenticationMethod.ReadWrite.All"}}
+		if _, err := svc.UpdateUser(ctx, app, tn.ID, "bo@contoso.com", admin.UserPatch{Password: &pw}); err != nil {
+			t.Fatalf("reset by an app with the methods permission: %v", err)
+		}
+		name := "Bo"
+		if _, err := svc.UpdateUser(ctx, app, tn.ID, "bo@contoso.com", admin.UserPatch{Password: &pw, DisplayName: &name}); err == nil {
+			t.Fatal("the methods permission changed a display name")
+		}
+		helpdesk := directory.Actor{UserID: "h", Roles: []string{directory.RolePasswordAdmin}}
+		if _, err := svc.UpdateUser(ctx, helpdesk, tn.ID, "admin@contoso.com", admin.UserPatch{Password: &pw}); err == nil {
+			t.Fatal("a Password Administrator reset a Global Administrator's password")
+		}
+	})
+}

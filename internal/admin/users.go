@@ -185,8 +185,8 @@ func (s *Service) isPrivileged(ctx context.Context, tenantID, userID string) (bo
 	return false, nil
 }
 
-func (s *Service) authorizeUserChange(ctx context.Context, actor directory.Actor, tenantID, userID string) error {
-	if err := authorize(actor, directory.ActionUserWrite); err != nil {
+func (s *Service) authorizeUserChange(ctx context.Context, actor directory.Actor, tenantID, userID string, act directory.Action) error {
+	if err := authorize(actor, act); err != nil {
 		return err
 	}
 	priv, err := s.isPrivileged(ctx, tenantID, userID)
@@ -205,7 +205,13 @@ func (s *Service) UpdateUser(ctx context.Context, actor directory.Actor, tenantI
 	if err != nil {
 		return cur, err
 	}
-	if err := s.authorizeUserChange(ctx, actor, tenantID, cur.ID); err != nil {
+	// A patch that only sets a password is a password reset, which the
+	// helpdesk roles may do without managing users in general.
+	act := directory.ActionUserWrite
+	if p.Password != nil && p.UPN == nil && p.DisplayName == nil && p.Mail == nil && p.MobilePhone == nil && p.AccountEnabled == nil {
+		act = directory.ActionPasswordReset
+	}
+	if err := s.authorizeUserChange(ctx, actor, tenantID, cur.ID, act); err != nil {
 		return cur, err
 	}
 	t, err := s.tenant(ctx, tenantID)
@@ -293,7 +299,7 @@ func (s *Service) DeleteUser(ctx context.Context, actor directory.Actor, tenantI
 	if err != nil {
 		return err
 	}
-	if err := s.authorizeUserChange(ctx, actor, tenantID, u.ID); err != nil {
+	if err := s.authorizeUserChange(ctx, actor, tenantID, u.ID, directory.ActionUserWrite); err != nil {
 		return err
 	}
 	if actor.UserID == u.ID {

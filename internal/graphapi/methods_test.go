@@ -620,7 +620,7 @@ func TestGraphMethodsAuthorization(t *testing.T) {
 		reset := mp("v1.0", uid, "methods/"+mPasswordID+"/resetPassword")
 		cases := []c{
 			{"reader lists methods", f.ro, get(mp("v1.0", uid, "methods")), 200},
-			{"reader gets a phone", f.ro, get(mp("v1.0", uid, "phoneMethods/" + mMobileID)), 200},
+			{"reader gets a phone", f.ro, get(mp("v1.0", uid, "phoneMethods/"+mMobileID)), 200},
 			{"reader posts a phone", f.ro, post(mp("v1.0", uid, "phoneMethods"), `{"phoneNumber": "+46 701111111", "phoneType": "office"}`), 403},
 			{"reader patches a phone", f.ro, req{method: "PATCH", path: mp("v1.0", uid, "phoneMethods/"+mMobileID), body: `{"phoneNumber": "+46 701111111"}`}, 403},
 			{"reader deletes a phone", f.ro, req{method: "DELETE", path: mp("v1.0", uid, "phoneMethods/"+mMobileID)}, 403},

@@ -71,13 +71,14 @@ func validateEmail(addr string) error {
 func phoneKey(userID, phoneType string) string { return "phone:" + userID + ":" + phoneType }
 func emailKey(userID string) string            { return "email:" + userID }
 
-// canManage allows a user to change their own security info and an
-// administrator with the right role anyone's.
-func canManage(actor directory.Actor, userID string) error {
-	if actor.UserID == userID || directory.Allowed(actor, directory.ActionUserMethodsWrite) {
+// canManage allows a user to change their own security info, and an
+// administrator with the right role another user's — an administrator's
+// only with a privileged role (AuthorizeAdmin).
+func (s *Service) canManage(ctx context.Context, actor directory.Actor, tenantID, userID string) error {
+	if actor.UserID == userID && !actor.Operator {
 		return nil
 	}
-	return apperr.Forbiddenf("Insufficient privileges to complete the operation.")
+	return s.AuthorizeAdmin(ctx, actor, tenantID, userID, true)
 }
 
 // AuthorizeAdmin checks an administrator's right to read (write=false) or
@@ -112,7 +113,7 @@ func (s *Service) AuthorizeAdmin(ctx context.Context, actor directory.Actor, ten
 // alternateMobile, office). Callers verify the number first where the
 // user registers it themselves.
 func (s *Service) SetPhone(ctx context.Context, actor directory.Actor, tenantID, userID, phoneType, number string) (store.Method, error) {
-	if err := canManage(actor, userID); err != nil {
+	if err := s.canManage(ctx, actor, tenantID, userID); err != nil {
 		return store.Method{}, err
 	}
 	switch phoneType {
@@ -159,7 +160,7 @@ func (s *Service) SetPhone(ctx context.Context, actor directory.Actor, tenantID,
 
 // SetEmail adds or replaces the user's email method (password reset only).
 func (s *Service) SetEmail(ctx context.Context, actor directory.Actor, tenantID, userID, addr string) (store.Method, error) {
-	if err := canManage(actor, userID); err != nil {
+	if err := s.canManage(ctx, actor, tenantID, userID); err != nil {
 		return store.Method{}, err
 	}
 	if err := validateEmail(addr); err != nil {

@@ -41,7 +41,7 @@ func (s *Service) Method(ctx context.Context, tenantID, userID, methodID string)
 // default goes, the strongest remaining method becomes the default (P-2.2).
 // A hardware token goes back to the unassigned pool rather than away.
 func (s *Service) Delete(ctx context.Context, actor directory.Actor, tenantID, userID, methodID string) error {
-	if err := canManage(actor, userID); err != nil {
+	if err := s.canManage(ctx, actor, tenantID, userID); err != nil {
 		return err
 	}
 	u, err := s.user(ctx, tenantID, userID)
@@ -96,7 +96,7 @@ func currentDefault(ms []store.Method) string {
 
 // SetDefault makes one of the user's usable MFA methods the default.
 func (s *Service) SetDefault(ctx context.Context, actor directory.Actor, tenantID, userID, methodID string) error {
-	if err := canManage(actor, userID); err != nil {
+	if err := s.canManage(ctx, actor, tenantID, userID); err != nil {
 		return err
 	}
 	u, err := s.user(ctx, tenantID, userID)

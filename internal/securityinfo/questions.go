@@ -151,7 +151,7 @@ func normalizeAnswer(a string) string {
 // user answers at least the tenant's required number of questions, each
 // differently.
 func (s *Service) RegisterAnswers(ctx context.Context, actor directory.Actor, tenantID, userID string, answers map[string]string) (store.Method, error) {
-	if err := canManage(actor, userID); err != nil {
+	if err := s.canManage(ctx, actor, tenantID, userID); err != nil {
 		return store.Method{}, err
 	}
 	c, err := s.QuestionsConfigFor(ctx, tenantID)
