@@ -84,6 +84,21 @@ type User struct {
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 	LastSignInAt        *time.Time
+	// PreferredMFA is the user's own choice of second factor
+	// (signInPreferences.userPreferredMethodForSecondaryAuthentication);
+	// empty when they made none.
+	PreferredMFA string
+	// SystemPreferredMFA is the per-user switch of system-preferred MFA
+	// (isSystemPreferredAuthenticationMethodEnabled): nil follows the
+	// tenant's setting.
+	SystemPreferredMFA *bool
+	// MFAGraceStartedAt is the user's first sign-in after security
+	// defaults were turned on: the 14-day registration grace counts from
+	// here (P-4.2). Nil until then.
+	MFAGraceStartedAt *time.Time
+	// RegistrationSnoozedUntil is when the registration campaign may nudge
+	// the user again (P-5.2).
+	RegistrationSnoozedUntil *time.Time
 }
 
 // Group is a directory group; members are users or groups (P-1.3).
@@ -323,6 +338,9 @@ type Store interface {
 	OTPs
 	Counters
 	Settings
+	SignIns
+	Flows
+	Sessions
 	// InTx runs fn in one transaction; the Store passed to fn is bound to
 	// it. A nested InTx joins the outer transaction. fn's error rolls back.
 	InTx(ctx context.Context, fn func(Store) error) error

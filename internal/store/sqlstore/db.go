@@ -234,3 +234,10 @@ func RebindDollar(query string) string {
 func (db *DB) queryRowWrite(ctx context.Context, query string, args ...any) *sql.Row {
 	return db.writer().QueryRowContext(ctx, db.q(query), args...)
 }
+
+func nullBool(b *bool) sql.NullBool {
+	if b == nil {
+		return sql.NullBool{}
+	}
+	return sql.NullBool{Bool: *b, Valid: true}
+}

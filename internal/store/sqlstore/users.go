@@ -11,20 +11,27 @@ import (
 )
 
 const userCols = `id, tenant_id, upn, display_name, mail, mobile_phone, account_enabled, password_hash,
-	force_change_password, per_user_mfa, user_type, created_at, updated_at, last_sign_in_at`
+	force_change_password, per_user_mfa, user_type, created_at, updated_at, last_sign_in_at, preferred_mfa,
+	system_preferred_mfa, mfa_grace_started_at, registration_snoozed_until`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanUser(r rowScanner) (store.User, error) {
 	var u store.User
 	var created, updated int64
-	var last sql.NullInt64
+	var last, grace, snooze sql.NullInt64
+	var sysPref sql.NullBool
 	var mfa string
 	err := r.Scan(&u.ID, &u.TenantID, &u.UPN, &u.DisplayName, &u.Mail, &u.MobilePhone, &u.AccountEnabled,
-		&u.PasswordHash, &u.ForceChangePassword, &mfa, &u.UserType, &created, &updated, &last)
+		&u.PasswordHash, &u.ForceChangePassword, &mfa, &u.UserType, &created, &updated, &last, &u.PreferredMFA,
+		&sysPref, &grace, &snooze)
 	if err != nil {
 		return u, err
 	}
+	if sysPref.Valid {
+		u.SystemPreferredMFA = &sysPref.Bool
+	}
+	u.MFAGraceStartedAt, u.RegistrationSnoozedUntil = fromNullMicros(grace), fromNullMicros(snooze)
 	u.PerUserMFA = store.PerUserMFAState(mfa)
 	u.CreatedAt, u.UpdatedAt, u.LastSignInAt = fromMicros(created), fromMicros(updated), fromNullMicros(last)
 	return u, nil
@@ -43,10 +50,12 @@ func (db *DB) CreateUser(ctx context.Context, u store.User) error {
 	}
 	_, err := db.exec(ctx, `INSERT INTO users (id, tenant_id, upn, upn_lower, display_name, display_name_lower, mail,
 		mobile_phone, account_enabled, password_hash, force_change_password, per_user_mfa, user_type, created_at,
-		updated_at, last_sign_in_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		updated_at, last_sign_in_at, preferred_mfa, system_preferred_mfa, mfa_grace_started_at, registration_snoozed_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.TenantID, u.UPN, strings.ToLower(u.UPN), u.DisplayName, strings.ToLower(u.DisplayName), u.Mail,
 		u.MobilePhone, u.AccountEnabled, u.PasswordHash, u.ForceChangePassword, string(u.PerUserMFA), u.UserType,
-		toMicros(u.CreatedAt), toMicros(u.UpdatedAt), nullMicros(u.LastSignInAt))
+		toMicros(u.CreatedAt), toMicros(u.UpdatedAt), nullMicros(u.LastSignInAt), u.PreferredMFA, nullBool(u.SystemPreferredMFA),
+		nullMicros(u.MFAGraceStartedAt), nullMicros(u.RegistrationSnoozedUntil))
 	if err != nil {
 		return fmt.Errorf("insert user: %w", err)
 	}
@@ -115,10 +124,12 @@ func (db *DB) UpdateUser(ctx context.Context, tenantID, id string, fn func(*stor
 		u.UpdatedAt = time.Now().UTC()
 		_, err = tx.exec(ctx, `UPDATE users SET upn = ?, upn_lower = ?, display_name = ?, display_name_lower = ?,
 			mail = ?, mobile_phone = ?, account_enabled = ?, password_hash = ?, force_change_password = ?,
-			per_user_mfa = ?, user_type = ?, updated_at = ?, last_sign_in_at = ? WHERE tenant_id = ? AND id = ?`,
+			per_user_mfa = ?, user_type = ?, updated_at = ?, last_sign_in_at = ?, preferred_mfa = ?, system_preferred_mfa = ?,
+			mfa_grace_started_at = ?, registration_snoozed_until = ? WHERE tenant_id = ? AND id = ?`,
 			u.UPN, strings.ToLower(u.UPN), u.DisplayName, strings.ToLower(u.DisplayName), u.Mail, u.MobilePhone,
 			u.AccountEnabled, u.PasswordHash, u.ForceChangePassword, string(u.PerUserMFA), u.UserType,
-			toMicros(u.UpdatedAt), nullMicros(u.LastSignInAt), tenantID, id)
+			toMicros(u.UpdatedAt), nullMicros(u.LastSignInAt), u.PreferredMFA, nullBool(u.SystemPreferredMFA),
+			nullMicros(u.MFAGraceStartedAt), nullMicros(u.RegistrationSnoozedUntil), tenantID, id)
 		if err != nil {
 			return fmt.Errorf("update user: %w", err)
 		}

@@ -46,6 +46,10 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OTP", testOTP},
 		{"Counters", testCounters},
 		{"Settings", testSettings},
+		{"UserSignInFields", testUserSignInFields},
+		{"Flows", testFlows},
+		{"Sessions", testSessions},
+		{"SignIns", testSignIns},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
