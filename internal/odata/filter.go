@@ -1,6 +1,7 @@
 package odata
 
 import (
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -16,8 +17,14 @@ import (
 //	primary    = "(" expr ")" / comparison / startswith
 //	comparison = property ( "eq" / "ne" / "ge" / "le" / "gt" / "lt" ) literal
 //	startswith = "startswith" "(" property "," string ")"
-//	literal    = string / "true" / "false" / datetime
+//	property   = identifier / path
+//	path       = identifier 1*( "/" identifier ) ; only a whitelisted one
+//	literal    = string / "true" / "false" / datetime / integer
 //	string     = "'" *( char / "''" ) "'"
+//
+// A path such as "status/errorCode" (a property of a complex property)
+// is one property token, recognised only when the fields map names it:
+// any other "/" is a syntax error, so there is no general navigation.
 //
 // Unlike strict OData, "not" applies to the comparison after it, so
 // "not displayName eq 'x'" means "not (displayName eq 'x')".
@@ -46,7 +53,11 @@ func syntaxError(pos int) *Error {
 	return errorf("Syntax error at position %d", pos)
 }
 
-func lex(s string) ([]token, error) {
+// lex splits s into tokens. paths are the whitelisted property names
+// containing "/"; where one of them (case-insensitively) starts at an
+// identifier and is not followed by more identifier bytes, it is read as
+// one identifier token, the longest such path winning.
+func lex(s string, paths []string) ([]token, error) {
 	var toks []token
 	i := 0
 	for i < len(s) {
@@ -92,6 +103,11 @@ func lex(s string) ([]token, error) {
 			toks = append(toks, token{tString, start, b.String()})
 		case isIdentByte(c, true):
 			start := i
+			if n := matchPath(s[i:], paths); n > 0 {
+				i += n
+				toks = append(toks, token{tIdent, start, s[start:i]})
+				continue
+			}
 			for i < len(s) && isIdentByte(s[i], false) {
 				i++
 			}
@@ -107,6 +123,19 @@ func lex(s string) ([]token, error) {
 		}
 	}
 	return append(toks, token{tEOF, len(s), ""}), nil
+}
+
+// matchPath returns the length of the longest of paths that s starts
+// with (ignoring case) as a whole property name, or 0.
+func matchPath(s string, paths []string) int {
+	best := 0
+	for _, p := range paths {
+		if len(p) > best && len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) &&
+			(len(s) == len(p) || !isIdentByte(s[len(p)], false)) {
+			best = len(p)
+		}
+	}
+	return best
 }
 
 func isBareByte(c byte) bool {
@@ -138,7 +167,7 @@ func allowed(k FieldKind, op store.FilterOp) bool {
 	switch k {
 	case String:
 		return op == store.FilterEq || op == store.FilterNe || op == store.FilterStartsWith
-	case DateTime:
+	case DateTime, Int:
 		switch op {
 		case store.FilterEq, store.FilterNe, store.FilterGe, store.FilterLe, store.FilterGt, store.FilterLt:
 			return true
@@ -152,11 +181,13 @@ func allowed(k FieldKind, op store.FilterOp) bool {
 func literalName(k FieldKind) string {
 	switch k {
 	case DateTime:
-		return "DateTime"
+		return "a DateTime"
 	case Bool:
-		return "Boolean"
+		return "a Boolean"
+	case Int:
+		return "an Int32"
 	}
-	return "string"
+	return "a string"
 }
 
 // ParseFilter parses a $filter expression into a store.Filter over the
@@ -164,8 +195,9 @@ func literalName(k FieldKind) string {
 // Graph) and the Field of each comparison is the canonical name from
 // fields. Chains of one operator ("a and b and c") become one node with
 // several Args. Comparison values are normalised: DateTime to RFC 3339
-// in UTC (time.RFC3339Nano), Bool to "true" or "false", strings
-// unescaped.
+// in UTC (time.RFC3339Nano), Bool to "true" or "false", Int to its
+// decimal form, strings unescaped. A field name containing "/" (such as
+// "status/errorCode") is a property path the expression may name as is.
 //
 // Every error is an *Error. The expression is limited to MaxFilterLen
 // bytes, MaxFilterDepth levels of parentheses and not, and
@@ -178,7 +210,13 @@ func ParseFilter(expr string, fields map[string]FieldKind) (*store.Filter, error
 	if strings.TrimSpace(expr) == "" {
 		return nil, errorf("Invalid filter clause: the expression is empty")
 	}
-	toks, err := lex(expr)
+	var paths []string
+	for name := range fields {
+		if strings.Contains(name, "/") {
+			paths = append(paths, name)
+		}
+	}
+	toks, err := lex(expr, paths)
 	if err != nil {
 		return nil, err
 	}
@@ -380,6 +418,12 @@ func (p *parser) literal(name string, k FieldKind) (string, error) {
 		return tm.UTC().Format(time.RFC3339Nano), nil
 	case k == Bool && (isKeyword(t, "true") || isKeyword(t, "false")):
 		return strings.ToLower(t.text), nil
+	case k == Int && t.kind == tBare:
+		n, err := strconv.ParseInt(t.text, 10, 32)
+		if err != nil {
+			return "", errorf("Invalid filter clause: invalid Int32 literal at position %d", t.pos)
+		}
+		return strconv.FormatInt(n, 10), nil
 	}
 	switch t.kind {
 	case tIdent:
@@ -388,7 +432,7 @@ func (p *parser) literal(name string, k FieldKind) (string, error) {
 		}
 		fallthrough
 	case tString, tBare:
-		return "", errorf("Invalid filter clause: property '%s' requires a %s literal", name, literalName(k))
+		return "", errorf("Invalid filter clause: property '%s' requires %s literal", name, literalName(k))
 	}
 	return "", syntaxError(t.pos)
 }

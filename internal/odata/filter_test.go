@@ -208,3 +208,64 @@ func TestParseFilterCanonicalNames(t *testing.T) {
 		t.Fatalf("%v %v", f, err)
 	}
 }
+
+func TestParseFilterPathsAndInts(t *testing.T) {
+	fields := map[string]FieldKind{
+		"status/errorCode": Int,
+		"status":           String, // a plain field that is a prefix of the path
+		"isInteractive":    Bool,
+		"a/b":              String,
+		"a/b/c":            String,
+	}
+	valid := []struct{ in, want string }{
+		{`status/errorCode eq 0`, `eq(status/errorCode,"0")`},
+		{`Status/ErrorCode ne 0`, `ne(status/errorCode,"0")`},
+		{`status/errorCode eq 50126`, `eq(status/errorCode,"50126")`},
+		{`status/errorCode ge 007`, `ge(status/errorCode,"7")`},
+		{`status/errorCode lt 2147483647`, `lt(status/errorCode,"2147483647")`},
+		{`(status/errorCode eq 0)`, `eq(status/errorCode,"0")`},
+		{`not status/errorCode gt 0 and isInteractive eq true`, `and(not(gt(status/errorCode,"0")),eq(isInteractive,"true"))`},
+		{`status eq 'x'`, `eq(status,"x")`},
+		{`a/b eq 'x'`, `eq(a/b,"x")`},
+		{`a/b/c eq 'x'`, `eq(a/b/c,"x")`},
+		{`startswith(a/b,'x')`, `startswith(a/b,"x")`},
+	}
+	for _, tc := range valid {
+		f, err := ParseFilter(tc.in, fields)
+		if err != nil {
+			t.Errorf("ParseFilter(%q): %v", tc.in, err)
+			continue
+		}
+		if got := show(*f); got != tc.want {
+			t.Errorf("ParseFilter(%q)\n got  %s\n want %s", tc.in, got, tc.want)
+		}
+	}
+	invalid := []struct{ in, want string }{
+		{`status/errorCodeX eq 0`, `Syntax error at position 6`},
+		{`status/other eq 0`, `Syntax error at position 6`},
+		{`a/b/d eq 'x'`, `Syntax error at position 3`},
+		{`status /errorCode eq 0`, `Syntax error at position 7`},
+		{`status/errorCode eq '0'`, `Invalid filter clause: property 'status/errorCode' requires an Int32 literal`},
+		{`status/errorCode eq true`, `Invalid filter clause: property 'status/errorCode' requires an Int32 literal`},
+		{`status/errorCode eq -1`, `Syntax error at position 20`},
+		{`status/errorCode eq 1.5`, `Invalid filter clause: invalid Int32 literal at position 20`},
+		{`status/errorCode eq 2147483648`, `Invalid filter clause: invalid Int32 literal at position 20`},
+		{`status/errorCode eq 2024-01-01T00:00:00Z`, `Invalid filter clause: invalid Int32 literal at position 20`},
+		{`status/errorCode eq null`, `Invalid filter clause: null is not supported for property 'status/errorCode'`},
+		{`startswith(status/errorCode,'0')`, `Unsupported operator 'startswith' for property 'status/errorCode'`},
+	}
+	for _, tc := range invalid {
+		_, err := ParseFilter(tc.in, fields)
+		var e *Error
+		if !errors.As(err, &e) || e.Message != tc.want {
+			t.Errorf("ParseFilter(%q) = %v, want %q", tc.in, err, tc.want)
+		}
+	}
+	// Without the path whitelisted, "/" stays a syntax error.
+	if _, err := ParseFilter(`status/errorCode eq 0`, userFields); err == nil || err.Error() != `Syntax error at position 6` {
+		t.Errorf("unlisted path: %v", err)
+	}
+	if Int.String() != "Int" {
+		t.Errorf("Int.String() = %q", Int.String())
+	}
+}

@@ -42,6 +42,10 @@ const (
 	// Enum properties compare with eq and ne against a quoted string;
 	// the value is not checked against a set of members.
 	Enum
+	// Int properties compare with eq, ne, ge, le, gt and lt against an
+	// unquoted non-negative 32-bit integer (0, 50126); the parsed Value is
+	// its decimal form without leading zeros.
+	Int
 )
 
 func (k FieldKind) String() string {
@@ -54,6 +58,8 @@ func (k FieldKind) String() string {
 		return "Bool"
 	case Enum:
 		return "Enum"
+	case Int:
+		return "Int"
 	}
 	return fmt.Sprintf("FieldKind(%d)", int(k))
 }
