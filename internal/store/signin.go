@@ -157,3 +157,34 @@ type Sessions interface {
 	RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time) (int, error)
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
 }
+
+// Lockout is one user's failure record for one scope (P-6.6): familiar
+// and unfamiliar locations are counted apart, so that an attacker far away
+// cannot lock the user out at the office.
+type Lockout struct {
+	TenantID string
+	UserID   string
+	Scope    string
+	// Failures since the last success or lock.
+	Failures int
+	// Consecutive failures since the last success, across locks (the
+	// hard-lock ceiling of NIST SP 800-63B).
+	Consecutive int
+	// Locks so far without a success in between (the lock grows).
+	Locks       int
+	LockedUntil *time.Time
+	// HardLocked: only an administrator can unlock.
+	HardLocked bool
+	UpdatedAt  time.Time
+}
+
+// Lockouts stores failure records.
+type Lockouts interface {
+	// GetLockout returns a zero record (not an error) for a clean user.
+	GetLockout(ctx context.Context, tenantID, userID, scope string) (Lockout, error)
+	// UpdateLockout applies fn atomically; concurrent failures are counted
+	// one after another, never lost.
+	UpdateLockout(ctx context.Context, tenantID, userID, scope string, fn func(*Lockout) error) (Lockout, error)
+	// ClearLockouts removes every record of a user (success, admin unlock).
+	ClearLockouts(ctx context.Context, tenantID, userID string) error
+}

@@ -115,6 +115,7 @@ type dialect struct{}
 
 func (dialect) Name() string           { return "postgres" }
 func (dialect) Rebind(q string) string { return sqlstore.RebindDollar(q) }
+func (dialect) ForUpdate() string      { return " FOR UPDATE" }
 
 // Lock takes a transaction-scoped advisory lock on key, so read-check-write
 // sequences on several nodes are serialised.

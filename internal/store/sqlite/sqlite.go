@@ -95,6 +95,7 @@ func (dialect) Name() string           { return "sqlite" }
 func (dialect) Rebind(q string) string { return q }
 
 func (dialect) Lock(context.Context, *sql.Tx, string) error { return nil }
+func (dialect) ForUpdate() string                           { return "" }
 
 func (dialect) MapError(err error) error {
 	var se *sqlite.Error

@@ -34,6 +34,10 @@ type Dialect interface {
 	// read-check-write sequences (group cycles, per-user limits) are
 	// serialised across nodes. SQLite's single writer needs nothing.
 	Lock(ctx context.Context, tx *sql.Tx, key string) error
+	// ForUpdate is appended to the read of a read-modify-write so that a
+	// concurrent writer waits instead of overwriting ("" where the
+	// database already serialises writers).
+	ForUpdate() string
 }
 
 // DB is the SQL store. The zero value is not usable; call New.

@@ -84,9 +84,9 @@ func (db *DB) ListGroups(ctx context.Context, tenantID string, q store.ListQuery
 func (db *DB) UpdateGroup(ctx context.Context, tenantID, id string, fn func(*store.Group) error) (store.Group, error) {
 	var out store.Group
 	err := db.inTx(ctx, func(tx *DB) error {
-		g, err := tx.GetGroup(ctx, tenantID, id)
+		g, err := scanGroup(tx.queryRow(ctx, `SELECT `+groupCols+` FROM groups WHERE tenant_id = ? AND id = ?`+tx.d.ForUpdate(), tenantID, id))
 		if err != nil {
-			return err
+			return notFound(err)
 		}
 		if err := fn(&g); err != nil {
 			return err

@@ -98,9 +98,9 @@ func (db *DB) ListMethodsByKind(ctx context.Context, tenantID, kind string, q st
 func (db *DB) UpdateMethod(ctx context.Context, tenantID, id string, fn func(*store.Method) error) (store.Method, error) {
 	var out store.Method
 	err := db.inTx(ctx, func(tx *DB) error {
-		m, err := tx.GetMethod(ctx, tenantID, id)
+		m, err := scanMethod(tx.queryRow(ctx, `SELECT `+methodCols+` FROM auth_methods WHERE tenant_id = ? AND id = ?`+tx.d.ForUpdate(), tenantID, id))
 		if err != nil {
-			return err
+			return notFound(err)
 		}
 		step := m.LastStep
 		if err := fn(&m); err != nil {

@@ -205,7 +205,7 @@ func (db *DB) GetSession(ctx context.Context, tenantID, id string, now time.Time
 func (db *DB) UpdateSession(ctx context.Context, tenantID, id string, fn func(*store.Session) error) (store.Session, error) {
 	var out store.Session
 	err := db.inTx(ctx, func(tx *DB) error {
-		s, err := scanSession(tx.queryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE tenant_id = ? AND id = ?`, tenantID, id))
+		s, err := scanSession(tx.queryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE tenant_id = ? AND id = ?`+tx.d.ForUpdate(), tenantID, id))
 		if err != nil {
 			return notFound(err)
 		}

@@ -121,6 +121,9 @@ func (db *DB) AddTenantDomain(ctx context.Context, tenantID, domain string) erro
 func (db *DB) UpdateTenant(ctx context.Context, id string, fn func(*store.Tenant) error) (store.Tenant, error) {
 	var out store.Tenant
 	err := db.inTx(ctx, func(tx *DB) error {
+		if err := tx.d.Lock(ctx, tx.tx, "tenant:"+id); err != nil {
+			return err
+		}
 		t, err := tx.GetTenant(ctx, id)
 		if err != nil {
 			return err

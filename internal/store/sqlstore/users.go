@@ -113,9 +113,9 @@ func orderValue(field string, u store.User) string {
 func (db *DB) UpdateUser(ctx context.Context, tenantID, id string, fn func(*store.User) error) (store.User, error) {
 	var out store.User
 	err := db.inTx(ctx, func(tx *DB) error {
-		u, err := tx.GetUser(ctx, tenantID, id)
+		u, err := scanUser(tx.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE tenant_id = ? AND id = ?`+tx.d.ForUpdate(), tenantID, id))
 		if err != nil {
-			return err
+			return notFound(err)
 		}
 		if err := fn(&u); err != nil {
 			return err

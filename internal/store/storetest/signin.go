@@ -153,3 +153,46 @@ func testSignIns(t *testing.T, s store.Store) {
 	_, err = s.GetSignIn(ctx, NewTenant(t, s).ID, batch[3].ID)
 	wantErr(t, err, store.ErrNotFound)
 }
+
+func testLockouts(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s)
+	l, err := s.GetLockout(ctx, tn.ID, "u", "familiar")
+	must(t, err)
+	if l.Failures != 0 || l.LockedUntil != nil {
+		t.Fatalf("clean record %+v", l)
+	}
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.UpdateLockout(ctx, tn.ID, "u", "familiar", func(l *store.Lockout) error {
+				l.Failures++
+				l.Consecutive++
+				l.UpdatedAt = now()
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	l, _ = s.GetLockout(ctx, tn.ID, "u", "familiar")
+	other, _ := s.GetLockout(ctx, tn.ID, "u", "unfamiliar")
+	if l.Failures != 40 || l.Consecutive != 40 || other.Failures != 0 {
+		t.Fatalf("after 40 parallel failures: %+v / %+v", l, other)
+	}
+	until := now().Add(time.Minute)
+	_, err = s.UpdateLockout(ctx, tn.ID, "u", "familiar", func(l *store.Lockout) error { l.LockedUntil, l.HardLocked = &until, true; return nil })
+	must(t, err)
+	l, _ = s.GetLockout(ctx, tn.ID, "u", "familiar")
+	if l.LockedUntil == nil || !l.HardLocked {
+		t.Fatalf("lock not stored %+v", l)
+	}
+	must(t, s.ClearLockouts(ctx, tn.ID, "u"))
+	l, _ = s.GetLockout(ctx, tn.ID, "u", "familiar")
+	if l.Failures != 0 || l.HardLocked {
+		t.Fatal("ClearLockouts")
+	}
+}

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Flows", testFlows},
 		{"Sessions", testSessions},
 		{"SignIns", testSignIns},
+		{"Lockouts", testLockouts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

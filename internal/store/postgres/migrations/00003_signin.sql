@@ -60,7 +60,21 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_user ON sessions (tenant_id, user_id);
 CREATE INDEX sessions_expiry ON sessions (expires_at);
 
+CREATE TABLE lockouts (
+    tenant_id    TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    user_id      TEXT NOT NULL,
+    scope        TEXT NOT NULL,
+    failures     INTEGER NOT NULL DEFAULT 0,
+    consecutive  INTEGER NOT NULL DEFAULT 0,
+    locks        INTEGER NOT NULL DEFAULT 0,
+    locked_until BIGINT,
+    hard_locked  BOOLEAN NOT NULL DEFAULT FALSE,
+    updated_at   BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, user_id, scope)
+);
+
 -- +goose Down
+DROP TABLE lockouts;
 DROP TABLE sessions;
 DROP TABLE signin_flows;
 DROP TABLE sign_ins;
