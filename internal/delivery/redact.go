@@ -84,3 +84,7 @@ func maskEmail(e string) string {
 	first := []rune(local)[0]
 	return string(first) + "***@" + domain
 }
+
+// MaskDestination shows a phone number or address the way a sign-in page
+// may: enough to recognise it, not enough to learn it.
+func MaskDestination(to string) string { return maskTo(to) }

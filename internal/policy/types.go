@@ -128,8 +128,10 @@ type Tenant struct {
 	// SystemPreferred: system-preferred MFA applies to this user (P-6.2),
 	// tenant setting and per-user override already resolved.
 	SystemPreferred bool
-	// Campaign: the registration campaign applies to this user (P-5.2).
-	Campaign bool
+	// Campaign: the registration campaign applies to this user (P-5.2);
+	// CampaignSnooze is how long "skip" quiets it.
+	Campaign       bool
+	CampaignSnooze time.Duration
 	// PoliciesApply: conditional-access policies (on or report-only)
 	// exist, for the per-user MFA warning of P-3.3.
 	PoliciesApply bool

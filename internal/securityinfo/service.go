@@ -144,6 +144,10 @@ func registered(ms []store.Method, now time.Time) []method.Registered {
 	return out
 }
 
+// Registered is the pure view of a stored method that internal/method and
+// the sign-in decision work with.
+func Registered(m store.Method, now time.Time) method.Registered { return toRegistered(m, now) }
+
 func toRegistered(m store.Method, now time.Time) method.Registered {
 	r := method.Registered{ID: m.ID, Kind: method.Kind(m.Kind), PhoneType: m.Props.PhoneType, IsDefault: m.IsDefault, Usable: m.State == store.MethodActive}
 	switch method.Kind(m.Kind) {

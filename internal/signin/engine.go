@@ -1,0 +1,390 @@
+package signin
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/vakt-id/vakt/internal/apperr"
+	"github.com/vakt-id/vakt/internal/directory"
+	"github.com/vakt-id/vakt/internal/method"
+	"github.com/vakt-id/vakt/internal/policy"
+	"github.com/vakt-id/vakt/internal/securityinfo"
+	"github.com/vakt-id/vakt/internal/store"
+)
+
+// PolicySource gives the tenant's settings as they apply to one user
+// (security defaults, the methods policy, system-preferred MFA, the
+// registration campaign).
+type PolicySource interface {
+	TenantFacts(ctx context.Context, tenantID string, u store.User, groups []string) (policy.Tenant, error)
+}
+
+// CAInput is what conditional access evaluates.
+type CAInput struct {
+	User     store.User
+	Groups   []string
+	Roles    []string
+	AppID    string
+	Client   policy.ClientApp
+	IP       netip.Addr
+	Platform string
+	Request  policy.Request
+}
+
+// ConditionalAccess evaluates the tenant's policies for a sign-in: the
+// grants of the applied (enforced) policies and every policy's result for
+// the sign-in log.
+type ConditionalAccess interface {
+	Evaluate(ctx context.Context, tenantID string, in CAInput) ([]policy.Grant, []store.AppliedCAPolicy, error)
+}
+
+// LogWriter takes sign-in log entries (internal/signinlog batches them).
+type LogWriter interface {
+	Write(store.SignIn) bool
+}
+
+// Engine runs interactive sign-ins. Every way in — the JSON API, the web
+// pages, RADIUS — drives the same steps, so every rule holds everywhere.
+type Engine struct {
+	Store     store.Store
+	Passwords *Passwords
+	Methods   *securityinfo.Service
+	Policy    PolicySource
+	CA        ConditionalAccess // nil: no policies
+	Log       LogWriter
+	Lockout   LockoutPolicy
+	// FingerprintKey keys the short fingerprints of wrong passwords that
+	// keep a repeated typo from counting twice toward lockout.
+	FingerprintKey []byte
+	FlowTTL        time.Duration
+	SessionTTL     time.Duration // a browser session
+	PersistentTTL  time.Duration // "stay signed in"
+	Now            func() time.Time
+	Logger         *slog.Logger
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now().UTC().Truncate(time.Microsecond)
+	}
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
+
+// Client describes who is signing in from where.
+type Client struct {
+	App          string // app id (client id); "" for vakt's own pages
+	AppName      string
+	Kind         policy.ClientApp
+	IP           netip.Addr
+	UserAgent    string
+	DeviceID     string // a device cookie or a native client's id
+	AdminSurface bool
+	StepUp       bool
+	RADIUS       bool
+	// LetUserChoose: do not send a text or call on its own; the client
+	// will ask the user which to use first (P-2.4).
+	LetUserChoose bool
+	CorrelationID string
+}
+
+// flowData is a flow's own state, kept as JSON in the store.
+type flowData struct {
+	Username            string                  `json:"username"`
+	Client              Client                  `json:"client"`
+	Familiar            bool                    `json:"familiar"`
+	FirstFactor         method.Option           `json:"firstFactor,omitempty"`
+	MFADone             *policy.MFADone         `json:"mfaDone,omitempty"`
+	Selected            method.Option           `json:"selected,omitempty"`
+	ChallengeID         string                  `json:"challengeId,omitempty"`
+	Destination         string                  `json:"destination,omitempty"`
+	EnrolmentID         string                  `json:"enrolmentId,omitempty"`
+	RegistrationSkipped bool                    `json:"registrationSkipped,omitempty"`
+	PasswordChanged     bool                    `json:"passwordChanged,omitempty"`
+	StaySignedIn        bool                    `json:"staySignedIn,omitempty"`
+	Decision            policy.Decision         `json:"decision"`
+	Applied             []store.AppliedCAPolicy `json:"applied,omitempty"`
+	Auth                []store.AuthDetail      `json:"auth,omitempty"`
+	Session             *SessionView            `json:"-"`
+}
+
+// View is what a client sees of a flow.
+type View struct {
+	FlowID    string        `json:"flowId"`
+	State     State         `json:"state"`
+	ExpiresAt time.Time     `json:"expiresAt"`
+	MFA       *MFAView      `json:"mfa,omitempty"`
+	Register  *RegisterView `json:"register,omitempty"`
+	Blocked   *BlockView    `json:"blocked,omitempty"`
+	Session   *SessionView  `json:"session,omitempty"`
+}
+
+// MFAView lists the ways to pass the second factor.
+type MFAView struct {
+	Options     []method.Option `json:"options"`
+	Selected    method.Option   `json:"selected,omitempty"`
+	CodeSent    bool            `json:"codeSent"`
+	Destination string          `json:"destination,omitempty"`
+}
+
+// RegisterView says what to register.
+type RegisterView struct {
+	Options       []method.Option `json:"options"`
+	Skippable     bool            `json:"skippable"`
+	GraceDaysLeft int             `json:"graceDaysLeft,omitempty"`
+	Enrolment     *Enrolment      `json:"enrolment,omitempty"`
+}
+
+// Enrolment is a started authenticator-app registration.
+type Enrolment struct {
+	SecretKey string `json:"secretKey"`
+	URI       string `json:"uri"`
+	QRPNG     []byte `json:"qrCodePng"`
+}
+
+// BlockView explains a blocked sign-in with an id for the helpdesk.
+type BlockView struct {
+	Code          int    `json:"code"`
+	Message       string `json:"message"`
+	CorrelationID string `json:"correlationId"`
+}
+
+// SessionView is the issued session; the token is shown once.
+type SessionView struct {
+	Token      string    `json:"token"`
+	ExpiresAt  time.Time `json:"expiresAt"`
+	Persistent bool      `json:"persistent"`
+}
+
+// Start opens a flow for a user name. It never says whether the user
+// exists: that is learnt, at the earliest, from the password step, and
+// only by someone who knows the password.
+func (e *Engine) Start(ctx context.Context, tenantID, username string, c Client) (View, error) {
+	username = strings.TrimSpace(username)
+	if username == "" || len(username) > directory.MaxUPNLength {
+		return View{}, apperr.Invalidf("Enter your user name, such as anna@contoso.com.").WithTarget("username")
+	}
+	if c.Kind == "" {
+		c.Kind = policy.ClientBrowser
+	}
+	if c.CorrelationID == "" {
+		c.CorrelationID = uuid.NewString()
+	}
+	now := e.now()
+	d := flowData{Username: username, Client: c}
+	f := store.Flow{ID: newToken(), TenantID: tenantID, State: string(StatePassword), CreatedAt: now, UpdatedAt: now,
+		ExpiresAt: now.Add(e.FlowTTL)}
+	var err error
+	if f.Data, err = json.Marshal(d); err != nil {
+		return View{}, err
+	}
+	if err := e.Store.CreateFlow(ctx, f); err != nil {
+		return View{}, err
+	}
+	return e.view(f, d), nil
+}
+
+// ErrFlowGone: the flow is unknown or expired.
+func errFlowGone() error {
+	return apperr.NotFoundf("This sign-in has expired or does not exist. Start again.").WithCode("flowExpired")
+}
+
+// load reads a flow and checks the state accepts the action.
+func (e *Engine) load(ctx context.Context, tenantID, flowID string, act Action) (store.Flow, flowData, error) {
+	var d flowData
+	if len(flowID) > 64 {
+		return store.Flow{}, d, errFlowGone()
+	}
+	f, err := e.Store.GetFlow(ctx, tenantID, flowID, e.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return f, d, errFlowGone()
+	}
+	if err != nil {
+		return f, d, err
+	}
+	if err := json.Unmarshal(f.Data, &d); err != nil {
+		return f, d, fmt.Errorf("flow %s: %w", f.ID, err)
+	}
+	if !State(f.State).allows(act) {
+		return f, d, apperr.Conflictf("This step is not expected now; the sign-in is at %q.", f.State).WithCode("stepOutOfOrder")
+	}
+	return f, d, nil
+}
+
+// save stores the flow's new state; a concurrent step on the same flow
+// makes one of the two fail instead of both taking effect.
+func (e *Engine) save(ctx context.Context, f store.Flow, d flowData, to State) (store.Flow, error) {
+	if err := checkMove(State(f.State), to); err != nil && State(f.State) != to {
+		return f, err
+	}
+	data, err := json.Marshal(d)
+	if err != nil {
+		return f, err
+	}
+	f.State, f.Data, f.UpdatedAt = string(to), data, e.now()
+	if err := e.Store.UpdateFlow(ctx, f); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return f, apperr.Conflictf("This sign-in step was already taken. Reload and continue.").WithCode("flowChanged")
+		}
+		return f, err
+	}
+	f.Version++
+	return f, nil
+}
+
+func (e *Engine) view(f store.Flow, d flowData) View {
+	v := View{FlowID: f.ID, State: State(f.State), ExpiresAt: f.ExpiresAt}
+	switch v.State {
+	case StateMFA:
+		v.MFA = &MFAView{Options: d.Decision.Options, Selected: d.Selected, CodeSent: d.ChallengeID != "", Destination: d.Destination}
+	case StateRegister:
+		v.Register = &RegisterView{Options: d.Decision.RegisterOptions, Skippable: d.Decision.Skippable}
+		if d.Decision.GraceLeft > 0 {
+			v.Register.GraceDaysLeft = int((d.Decision.GraceLeft + 24*time.Hour - 1) / (24 * time.Hour))
+		}
+	case StateBlocked:
+		v.Blocked = &BlockView{Code: d.Decision.Code, Message: d.Decision.Message, CorrelationID: d.Client.CorrelationID}
+	case StateDone:
+		v.Session = d.Session
+	}
+	return v
+}
+
+// newToken is 32 random bytes, URL-safe.
+func newToken() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashToken keys sessions by a hash, so a database dump holds no tokens.
+func hashToken(t string) string {
+	h := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(h[:])
+}
+
+// lockKey counts failures by the name typed, not the account, so that an
+// unknown name locks exactly like a real one and reveals nothing.
+func lockKey(username string) string { return "name:" + strings.ToLower(username) }
+
+func scope(familiar bool) string {
+	if familiar {
+		return "familiar"
+	}
+	return "unfamiliar"
+}
+
+// fingerprint identifies a wrong password without storing it: a keyed,
+// truncated hash, used only as a counter key for an hour.
+func (e *Engine) fingerprint(username, pw string) string {
+	m := hmac.New(sha256.New, e.FingerprintKey)
+	m.Write([]byte(strings.ToLower(username)))
+	m.Write([]byte{0})
+	m.Write([]byte(pw))
+	return hex.EncodeToString(m.Sum(nil)[:12])
+}
+
+// checkLock refuses while the name is locked in this scope.
+func (e *Engine) checkLock(ctx context.Context, tenantID string, d flowData) error {
+	l, err := e.Store.GetLockout(ctx, tenantID, lockKey(d.Username), scope(d.Familiar))
+	if err != nil {
+		return err
+	}
+	if locked, wait := lockedFor(l, e.now()); locked {
+		if wait == 0 {
+			return &apperr.Error{Kind: apperr.Forbidden, Code: "accountLocked",
+				Message: "Your account is locked after too many failed attempts. Contact your administrator."}
+		}
+		secs := int(wait.Seconds() + 0.999)
+		return &apperr.Error{Kind: apperr.RateLimited, Code: "accountLocked",
+			Message: fmt.Sprintf("Your account is temporarily locked to prevent unauthorized use. Try again in %d seconds.", secs),
+			Err:     &securityinfo.ThrottledError{RetryAfter: wait}}
+	}
+	return nil
+}
+
+// failed counts a failure toward lockout (a repeated wrong password only
+// once) and logs it.
+func (e *Engine) failed(ctx context.Context, tenantID string, d flowData, u store.User, repeatKey string, code int, reason string) error {
+	count := true
+	if repeatKey != "" {
+		n, _, err := e.Store.Hit(ctx, tenantID, "badpw:"+repeatKey, time.Hour, e.now(), 1)
+		if err != nil {
+			return err
+		}
+		count = n == 1
+	}
+	if count {
+		if _, err := e.Store.UpdateLockout(ctx, tenantID, lockKey(d.Username), scope(d.Familiar), func(l *store.Lockout) error {
+			e.Lockout.fail(l, e.now())
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	e.logSignIn(tenantID, d, u, code, reason)
+	return nil
+}
+
+// Get shows a flow as it stands (clients poll it while a call rings).
+func (e *Engine) Get(ctx context.Context, tenantID, flowID string) (View, error) {
+	if len(flowID) > 64 {
+		return View{}, errFlowGone()
+	}
+	f, err := e.Store.GetFlow(ctx, tenantID, flowID, e.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return View{}, errFlowGone()
+	}
+	if err != nil {
+		return View{}, err
+	}
+	var d flowData
+	if err := json.Unmarshal(f.Data, &d); err != nil {
+		return View{}, err
+	}
+	v := e.view(f, d)
+	v.Session = nil // the token is shown once, in the answer that issued it
+	return v, nil
+}
+
+// Session finds the live session of a token and marks it seen.
+func (e *Engine) Session(ctx context.Context, tenantID, token string) (store.Session, error) {
+	if token == "" || len(token) > 128 {
+		return store.Session{}, store.ErrNotFound
+	}
+	s, err := e.Store.GetSession(ctx, tenantID, hashToken(token), e.now())
+	if err != nil {
+		return s, err
+	}
+	if e.now().Sub(s.LastSeenAt) > time.Minute {
+		// Touch at most once a minute: a read should not become a write.
+		_, _ = e.Store.UpdateSession(ctx, tenantID, s.ID, func(x *store.Session) error { x.LastSeenAt = e.now(); return nil })
+	}
+	return s, nil
+}
+
+// SignOut ends a session.
+func (e *Engine) SignOut(ctx context.Context, tenantID, token string) error {
+	s, err := e.Store.GetSession(ctx, tenantID, hashToken(token), e.now())
+	if err != nil {
+		return err
+	}
+	_, err = e.Store.UpdateSession(ctx, tenantID, s.ID, func(x *store.Session) error {
+		now := e.now()
+		x.RevokedAt = &now
+		return nil
+	})
+	return err
+}
