@@ -709,7 +709,9 @@ func TestMethodsAuthorizeAdmin(t *testing.T) {
 			{"global admin changes the GA's methods", globalAdmin, f.tn.adminID, true, true},
 			{"global reader reads", reader, f.user.ID, false, true},
 			{"global reader writes", reader, f.user.ID, true, false},
-			{"app changes the GA's methods", app, f.tn.adminID, true, true},
+			{"app with the methods permission changes a user's methods", app, f.user.ID, true, true},
+			{"app with only the methods permission changes the GA's methods", app, f.tn.adminID, true, false},
+			{"app with Directory.ReadWrite.All changes the GA's methods", directory.Actor{AppID: "d", Permissions: []string{"Directory.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"}}, f.tn.adminID, true, true},
 		} {
 			err := svc.AuthorizeAdmin(e.ctx, c.actor, f.tn.id, c.target, c.write)
 			if c.ok && err != nil {

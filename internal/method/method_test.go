@@ -333,7 +333,7 @@ func TestDefaultAfterRemove(t *testing.T) {
 	}{
 		{"strongest remaining becomes default", []Registered{mobile, codeApp, pushApp, fido}, true, "fido"},
 		{"push beats code", []Registered{codeApp, pushApp}, true, "push"},
-		{"TAP is strongest", []Registered{fido, tap}, true, "tap"},
+		{"a TAP never becomes the default", []Registered{fido, tap}, true, "fido"},
 		{"telephony beats certificate", []Registered{cert, office}, true, "office"},
 		{"certificate when alone", []Registered{email, cert}, true, "cert"},
 		{"ties go to the oldest", []Registered{office, mobile}, true, "office"},

@@ -73,6 +73,11 @@ func Options(r Registered) []Option {
 // mfaStrength is the strength of r's strongest MFA option, 0 when r cannot
 // be used for MFA now (SSPR-only, unusable, or offering nothing).
 func mfaStrength(r Registered) int {
+	// A Temporary Access Pass is for onboarding and recovery; it expires,
+	// so it never becomes anyone's default method.
+	if r.Kind == KindTAP {
+		return 0
+	}
 	best := 0
 	for _, o := range Options(r) {
 		if UsableForMFA(o) {

@@ -77,7 +77,9 @@ func (s *Service) SendCode(ctx context.Context, tenantID string, req CodeRequest
 		if err != nil {
 			return "", err
 		}
-		req.Destination = e164
+		// A provider dials the number; an office extension (";ext=") is
+		// not something it can dial, so the call goes to the switchboard.
+		req.Destination, _, _ = strings.Cut(e164, ";ext=")
 	case delivery.ChannelEmail:
 		if err := validateEmail(req.Destination); err != nil {
 			return "", err

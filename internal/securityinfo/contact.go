@@ -94,7 +94,7 @@ func (s *Service) AuthorizeAdmin(ctx context.Context, actor directory.Actor, ten
 	if !directory.Allowed(actor, act) {
 		return apperr.Forbiddenf("Insufficient privileges to complete the operation.")
 	}
-	if !write || actor.Operator || actor.UserID == "" || directory.Allowed(actor, directory.ActionPrivilegedUserWrite) {
+	if !write || actor.Operator || directory.Allowed(actor, directory.ActionPrivilegedUserWrite) {
 		return nil
 	}
 	roles, err := s.Store.EffectiveRoleIDs(ctx, tenantID, userID)

@@ -54,10 +54,16 @@ func (s *Service) ImportHardwareTokens(ctx context.Context, actor directory.Acto
 	if err != nil {
 		return rep, apperr.Invalidf("%s", err.Error()).WithCause(err)
 	}
-	rep.Total = len(tokens) + len(rowErrs)
+	badLines := map[int]bool{}
 	for _, e := range rowErrs {
-		rep.Errors = append(rep.Errors, TokenRowError{Line: e.Line, Message: e.Error()})
+		msg := e.Err.Error()
+		if e.Column != "" {
+			msg = e.Column + ": " + msg
+		}
+		rep.Errors = append(rep.Errors, TokenRowError{Line: e.Line, Message: msg})
+		badLines[e.Line] = true
 	}
+	rep.Total = len(tokens) + len(badLines)
 	type row struct {
 		tok  totp.HardwareToken
 		user store.User

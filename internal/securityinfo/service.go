@@ -131,8 +131,9 @@ func (s *Service) user(ctx context.Context, tenantID, userID string) (store.User
 // copied to another row does not open.
 func aad(tenantID, methodID string) []byte { return []byte("method:" + tenantID + ":" + methodID) }
 
-// registered turns stored methods into the pure view of internal/method,
-// counting active methods (and assigned hardware tokens toward the limit).
+// registered turns the user's active methods into the pure view of
+// internal/method. Assigned hardware tokens count toward the limit of five
+// only once activated, where the limit is checked.
 func registered(ms []store.Method, now time.Time) []method.Registered {
 	out := make([]method.Registered, 0, len(ms))
 	for _, m := range ms {

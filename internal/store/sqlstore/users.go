@@ -145,6 +145,17 @@ func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
 		if err := tx.execOne(ctx, `DELETE FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id); err != nil {
 			return err
 		}
+		// Hardware tokens are the organisation's and go back to the pool;
+		// every other method and session of the user goes with them.
+		for _, q := range []string{
+			`UPDATE auth_methods SET user_id = NULL, state = 'unassigned', is_default = FALSE WHERE tenant_id = ? AND user_id = ? AND kind = 'hardwareOath'`,
+			`DELETE FROM auth_methods WHERE tenant_id = ? AND user_id = ?`,
+			`DELETE FROM sessions WHERE tenant_id = ? AND user_id = ?`,
+		} {
+			if _, err := tx.exec(ctx, q, tenantID, id); err != nil {
+				return err
+			}
+		}
 		return tx.deletePrincipalRefs(ctx, tenantID, id)
 	})
 }
