@@ -15,6 +15,7 @@ import (
 
 	"github.com/vakt-id/vakt/internal/admin"
 	"github.com/vakt-id/vakt/internal/apperr"
+	"github.com/vakt-id/vakt/internal/authpolicy"
 	"github.com/vakt-id/vakt/internal/config"
 	"github.com/vakt-id/vakt/internal/delivery"
 	"github.com/vakt-id/vakt/internal/password"
@@ -36,6 +37,7 @@ type App struct {
 	Tokens *tokens.Issuer
 	// SecurityInfo manages users' authentication methods.
 	SecurityInfo *securityinfo.Service
+	Policies     *authpolicy.Service // security defaults, methods policy
 	Log          *slog.Logger
 	started      time.Time
 }
@@ -99,6 +101,7 @@ func New(cfg config.Config, st store.Store, keys *secret.Keyring, log *slog.Logg
 	// Codes go nowhere until Open (or a test) sets a real sender.
 	a.SecurityInfo = &securityinfo.Service{Store: a.Store, Keys: a.Keys, Hasher: a.Hasher, Sender: &delivery.Router{},
 		Config: securityinfo.DefaultConfig(), PublicURL: cfg.PublicURL, Log: log}
+	a.Policies = &authpolicy.Service{Store: a.Store, Admin: a.Admin}
 	return a
 }
 

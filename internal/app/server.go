@@ -52,7 +52,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", a.withTenant(a.serveDiscovery))
 	mux.HandleFunc("POST /{tenant}/api/callbacks/voice", a.withTenant(a.voiceCallback))
 
-	api := &graphapi.API{Admin: a.Admin, SecurityInfo: a.SecurityInfo, Store: a.Store, Authenticate: a.authenticate, PublicURL: a.Config.PublicURL,
+	api := &graphapi.API{Admin: a.Admin, SecurityInfo: a.SecurityInfo, Policies: a.Policies, Store: a.Store, Authenticate: a.authenticate, PublicURL: a.Config.PublicURL,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Log: a.Log}
 	api.Mount(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -16,6 +16,7 @@ import (
 	"github.com/vakt-id/vakt/internal/admin"
 	"github.com/vakt-id/vakt/internal/apperr"
 	"github.com/vakt-id/vakt/internal/audit"
+	"github.com/vakt-id/vakt/internal/authpolicy"
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/httpx"
 	"github.com/vakt-id/vakt/internal/securityinfo"
@@ -31,6 +32,7 @@ type Authenticator func(r *http.Request) (tenantID string, actor directory.Actor
 type API struct {
 	Admin        *admin.Service
 	SecurityInfo *securityinfo.Service
+	Policies     *authpolicy.Service
 	Store        store.Store
 	Authenticate Authenticator
 	PublicURL    string // no trailing slash
@@ -63,7 +65,9 @@ func (a *API) Mount(mux *http.ServeMux) {
 	a.groupRoutes(add)
 	a.roleRoutes(add)
 	a.auditRoutes(add)
+	a.signInRoutes(add)
 	a.methodRoutes(add)
+	a.policyRoutes(add)
 	for _, version := range []string{"v1.0", "beta"} {
 		for path, methods := range routes {
 			mux.Handle("/"+version+path, a.dispatch(version, methods))
