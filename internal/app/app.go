@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/vakt-id/vakt/internal/admin"
 	"github.com/vakt-id/vakt/internal/apperr"
 	"github.com/vakt-id/vakt/internal/authpolicy"
@@ -21,6 +23,8 @@ import (
 	"github.com/vakt-id/vakt/internal/password"
 	"github.com/vakt-id/vakt/internal/secret"
 	"github.com/vakt-id/vakt/internal/securityinfo"
+	"github.com/vakt-id/vakt/internal/signin"
+	"github.com/vakt-id/vakt/internal/signinlog"
 	"github.com/vakt-id/vakt/internal/store"
 	"github.com/vakt-id/vakt/internal/store/postgres"
 	"github.com/vakt-id/vakt/internal/store/sqlite"
@@ -38,8 +42,13 @@ type App struct {
 	// SecurityInfo manages users' authentication methods.
 	SecurityInfo *securityinfo.Service
 	Policies     *authpolicy.Service // security defaults, methods policy
-	Log          *slog.Logger
-	started      time.Time
+	// SignIn runs interactive sign-ins; SignInLog batches their log.
+	SignIn    *signin.Engine
+	SignInLog *signinlog.Writer
+	// Metrics is the Prometheus registry served at /metrics.
+	Metrics *prometheus.Registry
+	Log     *slog.Logger
+	started time.Time
 }
 
 // Open validates cfg, opens (and migrates) the store and loads the master
@@ -102,11 +111,21 @@ func New(cfg config.Config, st store.Store, keys *secret.Keyring, log *slog.Logg
 	a.SecurityInfo = &securityinfo.Service{Store: a.Store, Keys: a.Keys, Hasher: a.Hasher, Sender: &delivery.Router{},
 		Config: securityinfo.DefaultConfig(), PublicURL: cfg.PublicURL, Log: log}
 	a.Policies = &authpolicy.Service{Store: a.Store, Admin: a.Admin}
+	a.Metrics = prometheus.NewRegistry()
+	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.SignInLog = signinlog.New(a.Store, signinlog.Options{Log: log, Metrics: a.Metrics})
+	a.SignIn = a.newEngine()
+	a.SignIn.Log = a.SignInLog
 	return a
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+// Close writes the queued sign-in log and releases the store.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	logErr := a.SignInLog.Close(ctx)
+	return errors.Join(logErr, a.Store.Close())
+}
 
 // passwords adapts internal/password to the admin service.
 type passwords struct{ h *password.Hasher }

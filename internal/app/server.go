@@ -12,15 +12,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vakt-id/vakt/internal/apperr"
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/graphapi"
 	"github.com/vakt-id/vakt/internal/httpx"
+	"github.com/vakt-id/vakt/internal/signin"
 	"github.com/vakt-id/vakt/internal/store"
 	"github.com/vakt-id/vakt/internal/tokens"
 )
@@ -31,8 +31,7 @@ const GraphAudience = "https://graph.microsoft.com"
 
 // Handler builds the HTTP surface with its middleware.
 func (a *App) Handler() http.Handler {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := a.Metrics
 	metrics := httpx.NewMetrics(reg)
 
 	mux := http.NewServeMux()
@@ -51,6 +50,11 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", a.withTenant(ep.ServeJWKS))
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", a.withTenant(a.serveDiscovery))
 	mux.HandleFunc("POST /{tenant}/api/callbacks/voice", a.withTenant(a.voiceCallback))
+	signinAPI := &signin.API{Engine: a.SignIn, SecureCookies: a.Config.SecureCookies()}
+	mux.HandleFunc("/{tenant}/api/signin", a.serveAPI(signinAPI))
+	mux.HandleFunc("/{tenant}/api/signin/{rest...}", a.serveAPI(signinAPI))
+	mux.HandleFunc("/{tenant}/api/session", a.serveAPI(signinAPI))
+	mux.HandleFunc("/{tenant}/api/signout", a.serveAPI(signinAPI))
 
 	api := &graphapi.API{Admin: a.Admin, SecurityInfo: a.SecurityInfo, Policies: a.Policies, Store: a.Store, Authenticate: a.authenticate, PublicURL: a.Config.PublicURL,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Log: a.Log}
@@ -143,6 +147,7 @@ func (a *App) authenticate(r *http.Request) (string, directory.Actor, error) {
 
 // Serve listens until ctx is cancelled, then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	go a.janitor(ctx, 10*time.Minute)
 	h := a.Config.HTTP
 	return httpx.Serve(ctx, ln, a.Handler(), httpx.ServerConfig{ReadHeaderTimeout: h.ReadHeaderTimeout,
 		ReadTimeout: h.ReadTimeout, WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout,

@@ -26,6 +26,7 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -63,6 +64,9 @@ var b64 = base64.RawURLEncoding.Strict()
 // value is an empty ring that cannot seal or open anything.
 type Keyring struct {
 	keys []ringKey // keys[0] is the primary
+	// derive is a subkey of the primary for Derive, so the raw key itself
+	// is never kept outside the cipher.
+	derive []byte
 }
 
 type ringKey struct {
@@ -102,8 +106,22 @@ func NewKeyring(keys ...[]byte) (*Keyring, error) {
 			return nil, fmt.Errorf("secret: key %d: %w", i+1, err)
 		}
 		k.keys = append(k.keys, ringKey{kid: kid, aead: aead})
+		if i == 0 {
+			m := hmac.New(sha256.New, raw)
+			m.Write([]byte("vakt derive v1"))
+			k.derive = m.Sum(nil)
+		}
 	}
 	return k, nil
+}
+
+// Derive returns a 32-byte key for one purpose (label), derived from the
+// primary key: the same on every node that shares the key file, different
+// per label, and revealing nothing about the master key.
+func (k *Keyring) Derive(label string) []byte {
+	m := hmac.New(sha256.New, k.derive)
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }
 
 // PrimaryKeyID returns the id of the key that seals, or "" for an empty ring.

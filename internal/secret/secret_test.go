@@ -280,3 +280,16 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 }
+
+func TestDerive(t *testing.T) {
+	k1, _ := NewKeyring(bytes.Repeat([]byte{1}, KeySize))
+	k1b, _ := NewKeyring(bytes.Repeat([]byte{1}, KeySize), bytes.Repeat([]byte{3}, KeySize))
+	k2, _ := NewKeyring(bytes.Repeat([]byte{2}, KeySize))
+	a, b := k1.Derive("x"), k1b.Derive("x")
+	if len(a) != 32 || !bytes.Equal(a, b) {
+		t.Fatal("the same primary key must derive the same key")
+	}
+	if bytes.Equal(a, k1.Derive("y")) || bytes.Equal(a, k2.Derive("x")) || bytes.Contains(a, bytes.Repeat([]byte{1}, 8)) {
+		t.Fatal("derived keys must differ per label and per master key")
+	}
+}
