@@ -95,7 +95,11 @@ func Decide(u User, r Request, t Tenant, grants []Grant, now time.Time) Decision
 			// During the grace, security defaults waive the second factor
 			// for users who have not registered yet (P-4.2).
 			if !r.RegistrationSkipped {
-				return d.register(regs, true, graceLeft, startGrace, ReasonDefaultsRegister)
+				opts := appOptions(t)
+				if len(opts) == 0 {
+					opts = regs
+				}
+				return d.register(opts, true, graceLeft, startGrace, ReasonDefaultsRegister)
 			}
 		} else {
 			if waivable {
@@ -107,7 +111,7 @@ func Decide(u User, r Request, t Tenant, grants []Grant, now time.Time) Decision
 	d.MFAUsed = done > StrengthNone
 
 	if needsApp {
-		regs := registrable(t, StrengthMFA)
+		regs := appOptions(t)
 		if graceLeft <= 0 {
 			return d.register(regs, false, 0, startGrace, ReasonDefaultsRegister)
 		}
@@ -121,7 +125,7 @@ func Decide(u User, r Request, t Tenant, grants []Grant, now time.Time) Decision
 	}
 	if t.Campaign && !hasAuthenticator(u) && authenticatorAllowed(t) && !r.RegistrationSkipped &&
 		(u.CampaignSnoozedUntil == nil || !now.Before(*u.CampaignSnoozedUntil)) {
-		return d.register(registrable(t, StrengthMFA), true, 0, false, ReasonCampaign)
+		return d.register(appOptions(t), true, 0, false, ReasonCampaign)
 	}
 	d.Outcome = Allow
 	d.StartGrace = startGrace && t.SecurityDefaults
@@ -288,6 +292,18 @@ func registrable(t Tenant, need Strength) []method.Option {
 	var out []method.Option
 	for _, o := range order {
 		if t.Allowed[o] && strengthOf(o, false) >= need {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// appOptions is the authenticator app, which security defaults and the
+// registration campaign ask users to register (P-4.1, P-5.2).
+func appOptions(t Tenant) []method.Option {
+	var out []method.Option
+	for _, o := range []method.Option{method.OptionPush, method.OptionSoftwareOath} {
+		if t.Allowed[o] {
 			out = append(out, o)
 		}
 	}

@@ -1,0 +1,298 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vakt-id/vakt/internal/admin"
+	"github.com/vakt-id/vakt/internal/app"
+	"github.com/vakt-id/vakt/internal/authpolicy"
+	"github.com/vakt-id/vakt/internal/config"
+	"github.com/vakt-id/vakt/internal/delivery"
+	"github.com/vakt-id/vakt/internal/directory"
+	"github.com/vakt-id/vakt/internal/method"
+	"github.com/vakt-id/vakt/internal/method/totp"
+	"github.com/vakt-id/vakt/internal/secret"
+	"github.com/vakt-id/vakt/internal/signin"
+	"github.com/vakt-id/vakt/internal/store"
+	"github.com/vakt-id/vakt/internal/store/storetest"
+)
+
+var op = directory.Actor{Operator: true}
+
+// world is a running vakt on one store with a fake clock.
+type world struct {
+	t      *testing.T
+	ctx    context.Context
+	a      *app.App
+	srv    *httptest.Server
+	tenant store.Tenant
+	outbox string
+	mu     sync.Mutex
+	now    time.Time
+}
+
+func (w *world) clock() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now }
+func (w *world) advance(d time.Duration) {
+	w.mu.Lock()
+	w.now = w.now.Add(d)
+	w.mu.Unlock()
+}
+
+func newWorld(t *testing.T, newStore storetest.NewStore) *world {
+	// The clock starts after the tenant is created (with the real clock).
+	w := &world{t: t, ctx: context.Background(), now: time.Now().UTC().Add(time.Minute).Truncate(time.Second)}
+	cfg := config.Default()
+	cfg.Data = t.TempDir()
+	cfg.Password.Memory, cfg.Password.Time = 8192, 1
+	cfg.TrustedProxies = []string{"127.0.0.1/32"}
+	srv := httptest.NewUnstartedServer(nil)
+	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	kr, _ := secret.NewKeyring(key)
+	w.a = app.New(cfg, newStore(t), kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.outbox = t.TempDir() + "/outbox"
+	ob, err := delivery.NewFileOutbox(w.outbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.a.SecurityInfo.Sender = delivery.NewDevRouter(ob)
+	w.a.SignIn.Now, w.a.SecurityInfo.Now, w.a.Policies.Now = w.clock, w.clock, w.clock
+	srv.Config.Handler = w.a.Handler()
+	srv.Start()
+	w.srv = srv
+	t.Cleanup(func() { srv.Close(); w.a.SignInLog.Close(context.Background()) })
+	w.tenant, _, err = w.a.Admin.Init(w.ctx, "contoso.com", "admin@contoso.com", "a-Strong-Passphrase-42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *world) user(upn string) store.User {
+	w.t.Helper()
+	u, err := w.a.Admin.CreateUser(w.ctx, op, w.tenant.ID, admin.NewUser{UPN: upn, Password: "Lila-Kor-Flyger-88"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return u
+}
+
+// call posts to the sign-in API from ip and decodes the answer.
+func (w *world) call(method, path, ip string, body any, want int) signin.View {
+	w.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, w.srv.URL+"/"+w.tenant.ID+"/api/"+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("X-Forwarded-For", ip)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		w.t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, raw)
+	}
+	var v signin.View
+	json.Unmarshal(raw, &v)
+	return v
+}
+
+// signIn starts a flow and sends the password.
+func (w *world) signIn(upn, ip string) signin.View {
+	v := w.call("POST", "signin", ip, map[string]any{"username": upn}, 201)
+	return w.call("POST", "signin/"+v.FlowID+"/password", ip, map[string]any{"password": "Lila-Kor-Flyger-88"}, 200)
+}
+
+func (w *world) code(secretKey string) string {
+	s, err := totp.DecodeSecret(secretKey)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return totp.Code(s, totp.Step(w.clock(), totp.AppParams()), totp.AppParams())
+}
+
+func (w *world) stored(upn string) store.User {
+	u, err := w.a.Store.UserByUPN(w.ctx, w.tenant.ID, upn)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return u
+}
+
+// TestSignInScenarios is the end-to-end check of the sign-in engine through
+// the JSON API with a fake clock: security defaults' grace, per-user MFA's
+// Enabled → Enforced, and system-preferred MFA.
+func TestSignInScenarios(t *testing.T) {
+	for _, b := range storetest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Run("security defaults: skip on day 1, forced on day 15, then MFA", func(t *testing.T) {
+				w := newWorld(t, b.New)
+				w.user("sd@contoso.com")
+				v := w.signIn("sd@contoso.com", "10.1.1.1")
+				if v.State != signin.StateRegister || !v.Register.Skippable || v.Register.GraceDaysLeft != 14 {
+					t.Fatalf("day 1: %+v %+v", v, v.Register)
+				}
+				v = w.call("POST", "signin/"+v.FlowID+"/register/skip", "10.1.1.1", nil, 200)
+				if v.State != signin.StateDone || v.Session == nil {
+					t.Fatalf("after skip: %+v", v)
+				}
+				w.advance(15 * 24 * time.Hour)
+				v = w.signIn("sd@contoso.com", "10.1.1.1")
+				if v.State != signin.StateRegister || v.Register.Skippable {
+					t.Fatalf("day 15: %+v %+v", v, v.Register)
+				}
+				w.call("POST", "signin/"+v.FlowID+"/register/skip", "10.1.1.1", nil, 400)
+				reg := w.call("POST", "signin/"+v.FlowID+"/register/begin", "10.1.1.1", nil, 200)
+				if reg.Register.Enrolment == nil || !strings.HasPrefix(reg.Register.Enrolment.URI, "otpauth://") {
+					t.Fatalf("enrolment: %+v", reg.Register)
+				}
+				key := reg.Register.Enrolment.SecretKey
+				v = w.call("POST", "signin/"+v.FlowID+"/register/finish", "10.1.1.1", map[string]any{"code": w.code(key)}, 200)
+				if v.State != signin.StateDone {
+					t.Fatalf("after registering: %+v", v)
+				}
+				// From a network never seen before, security defaults ask
+				// for the app's code — once.
+				w.advance(time.Minute)
+				v = w.signIn("sd@contoso.com", "203.0.113.9")
+				if v.State != signin.StateMFA || v.MFA.Selected != "oath" {
+					t.Fatalf("unfamiliar sign-in: %+v %+v", v, v.MFA)
+				}
+				v = w.call("POST", "signin/"+v.FlowID+"/verify", "203.0.113.9", map[string]any{"code": w.code(key)}, 200)
+				if v.State != signin.StateDone {
+					t.Fatalf("after the code: %+v", v)
+				}
+				sess := w.session(v.Session.Token)
+				if !slices.Contains(sess.Methods, "mfa") || !slices.Contains(sess.Methods, "otp") || sess.MFAAt == nil {
+					t.Fatalf("session %+v", sess)
+				}
+				// The sign-in log shows what happened.
+				w.a.SignInLog.Flush(w.ctx)
+				p, _ := w.a.Store.ListSignIns(w.ctx, w.tenant.ID, store.ListQuery{})
+				if len(p.Items) != 3 || p.Items[0].AuthenticationRequirement != "multiFactorAuthentication" || p.Items[0].ErrorCode != 0 ||
+					p.Items[0].IPAddress != "203.0.113.9" || len(p.Items[0].AuthDetails) != 2 {
+					t.Fatalf("sign-in log: %d entries, newest %+v", len(p.Items), p.Items[0])
+				}
+			})
+			t.Run("per-user MFA: Enabled becomes Enforced after registering", func(t *testing.T) {
+				w := newWorld(t, b.New)
+				w.defaultsOff()
+				u := w.user("pu@contoso.com")
+				if _, err := w.a.Admin.SetPerUserMFA(w.ctx, op, w.tenant.ID, []string{u.UPN}, store.PerUserMFAEnabled); err != nil {
+					t.Fatal(err)
+				}
+				v := w.signIn(u.UPN, "10.1.1.1")
+				if v.State != signin.StateRegister || v.Register.Skippable {
+					t.Fatalf("enabled user without methods: %+v %+v", v, v.Register)
+				}
+				reg := w.call("POST", "signin/"+v.FlowID+"/register/begin", "10.1.1.1", nil, 200)
+				v = w.call("POST", "signin/"+v.FlowID+"/register/finish", "10.1.1.1", map[string]any{"code": w.code(reg.Register.Enrolment.SecretKey)}, 200)
+				if v.State != signin.StateDone {
+					t.Fatalf("%+v", v)
+				}
+				if got := w.stored(u.UPN).PerUserMFA; got != store.PerUserMFAEnforced {
+					t.Fatalf("per-user MFA state %s, want enforced", got)
+				}
+				// Enforced: MFA at every sign-in, even from the same place.
+				w.advance(time.Minute)
+				if v := w.signIn(u.UPN, "10.1.1.1"); v.State != signin.StateMFA {
+					t.Fatalf("enforced user: %+v", v)
+				}
+			})
+			t.Run("system-preferred MFA: TOTP before SMS, and the preferred SMS when excluded", func(t *testing.T) {
+				w := newWorld(t, b.New)
+				w.defaultsOff()
+				u := w.user("sp@contoso.com")
+				w.a.Admin.SetPerUserMFA(w.ctx, op, w.tenant.ID, []string{u.UPN}, store.PerUserMFAEnforced)
+				if _, err := w.a.SecurityInfo.SetPhone(w.ctx, op, w.tenant.ID, u.ID, "mobile", "+46 701234567"); err != nil {
+					t.Fatal(err)
+				}
+				en, _ := w.a.SecurityInfo.BeginTOTP(w.ctx, w.tenant.ID, u.ID, "")
+				if _, err := w.a.SecurityInfo.FinishTOTP(w.ctx, op, w.tenant.ID, u.ID, en.MethodID, w.code(en.SecretKey), false); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := w.a.Store.UpdateUser(w.ctx, w.tenant.ID, u.ID, func(x *store.User) error { x.PreferredMFA = "sms"; return nil }); err != nil {
+					t.Fatal(err)
+				}
+				v := w.signIn(u.UPN, "10.1.1.1")
+				if v.State != signin.StateMFA || v.MFA.Selected != "oath" || v.MFA.CodeSent || !slices.Equal(v.MFA.Options, mopts("oath", "sms", "voiceMobile")) {
+					t.Fatalf("system-preferred: %+v %+v", v, v.MFA)
+				}
+				// Exclude the user through a group: their preferred SMS comes
+				// first and is sent without asking (P-2.4).
+				g, _ := w.a.Admin.CreateGroup(w.ctx, op, w.tenant.ID, admin.NewGroup{DisplayName: "No system-preferred MFA"})
+				w.a.Admin.AddMember(w.ctx, op, w.tenant.ID, g.ID, u.ID)
+				patch := `{"systemCredentialPreferences":{"state":"enabled","includeTargets":[{"id":"all_users","targetType":"group"}],"excludeTargets":[{"id":"` + g.ID + `","targetType":"group"}]}}`
+				if _, err := w.a.Policies.UpdatePolicy(w.ctx, op, w.tenant.ID, authpolicy.Patch{JSON: []byte(patch)}); err != nil {
+					t.Fatal(err)
+				}
+				v = w.signIn(u.UPN, "10.1.1.1")
+				if v.State != signin.StateMFA || v.MFA.Selected != "sms" || !v.MFA.CodeSent || v.MFA.Destination != "+46 70*****67" {
+					t.Fatalf("excluded user: %+v %+v", v, v.MFA)
+				}
+				m, ok, _ := delivery.LatestTo(w.outbox, "+46701234567")
+				if !ok {
+					t.Fatal("no text message in the outbox")
+				}
+				v = w.call("POST", "signin/"+v.FlowID+"/verify", "10.1.1.1", map[string]any{"code": m.Code}, 200)
+				if v.State != signin.StateDone || !slices.Contains(w.session(v.Session.Token).Methods, "sms") {
+					t.Fatalf("after the text: %+v", v)
+				}
+			})
+		})
+	}
+}
+
+func mopts(s ...string) []method.Option {
+	out := make([]method.Option, len(s))
+	for i, x := range s {
+		out[i] = method.Option(x)
+	}
+	return out
+}
+
+func (w *world) defaultsOff() {
+	if err := w.a.Policies.SetSecurityDefaults(w.ctx, op, w.tenant.ID, false, "testing policies", true); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) session(token string) store.Session {
+	req, _ := http.NewRequest("GET", w.srv.URL+"/"+w.tenant.ID+"/api/session", nil)
+	req.Header.Set("Authorization", "Session "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		w.t.Fatalf("session: %v %v", err, resp.Status)
+	}
+	defer resp.Body.Close()
+	var s struct {
+		UserID  string     `json:"userId"`
+		AMR     []string   `json:"amr"`
+		MFATime *time.Time `json:"mfaTime"`
+	}
+	json.NewDecoder(resp.Body).Decode(&s)
+	return store.Session{UserID: s.UserID, Methods: s.AMR, MFAAt: s.MFATime}
+}
