@@ -111,6 +111,7 @@ func New(cfg config.Config, st store.Store, keys *secret.Keyring, log *slog.Logg
 	a.SecurityInfo = &securityinfo.Service{Store: a.Store, Keys: a.Keys, Hasher: a.Hasher, Sender: &delivery.Router{},
 		Config: securityinfo.DefaultConfig(), PublicURL: cfg.PublicURL, Log: log}
 	a.Policies = &authpolicy.Service{Store: a.Store, Admin: a.Admin}
+	a.SecurityInfo.Allowed = a.allowedKinds
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.SignInLog = signinlog.New(a.Store, signinlog.Options{Log: log, Metrics: a.Metrics})

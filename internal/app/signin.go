@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vakt-id/vakt/internal/authpolicy"
+	"github.com/vakt-id/vakt/internal/method"
 	"github.com/vakt-id/vakt/internal/policy"
 	"github.com/vakt-id/vakt/internal/signin"
 	"github.com/vakt-id/vakt/internal/store"
@@ -52,4 +53,17 @@ func (a *App) serveAPI(api *signin.API) http.HandlerFunc {
 		// The API routes on what follows /{tenant}/api/.
 		api.Serve(w, r, t, strings.TrimPrefix(r.URL.Path, "/"+r.PathValue("tenant")+"/api/"))
 	})
+}
+
+// allowedKinds is the methods policy as it applies to one user.
+func (a *App) allowedKinds(ctx context.Context, tenantID, userID string) (map[method.Kind]bool, error) {
+	groups, err := a.Store.TransitiveGroupIDs(ctx, tenantID, userID)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := a.Policies.Load(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return pol.AllowedKinds(userID, groups), nil
 }

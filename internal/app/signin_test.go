@@ -262,6 +262,29 @@ func TestSignInScenarios(t *testing.T) {
 					t.Fatalf("after the text: %+v", v)
 				}
 			})
+			t.Run("methods policy: a method the policy excludes can be neither registered nor used", func(t *testing.T) {
+				w := newWorld(t, b.New)
+				w.defaultsOff()
+				u := w.user("mp@contoso.com")
+				w.a.Admin.SetPerUserMFA(w.ctx, op, w.tenant.ID, []string{u.UPN}, store.PerUserMFAEnforced)
+				en, _ := w.a.SecurityInfo.BeginTOTP(w.ctx, w.tenant.ID, u.ID, "")
+				w.a.SecurityInfo.FinishTOTP(w.ctx, op, w.tenant.ID, u.ID, en.MethodID, w.code(en.SecretKey), false)
+				w.a.SecurityInfo.SetPhone(w.ctx, op, w.tenant.ID, u.ID, "mobile", "+46 701234567")
+				g, _ := w.a.Admin.CreateGroup(w.ctx, op, w.tenant.ID, admin.NewGroup{DisplayName: "No app codes"})
+				w.a.Admin.AddMember(w.ctx, op, w.tenant.ID, g.ID, u.ID)
+				patch := `{"@odata.type":"#microsoft.graph.softwareOathAuthenticationMethodConfiguration","excludeTargets":[{"id":"` + g.ID + `","targetType":"group"}]}`
+				if _, err := w.a.Policies.UpdateMethodConfig(w.ctx, op, w.tenant.ID, "SoftwareOath", authpolicy.Patch{JSON: []byte(patch)}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := w.a.SecurityInfo.BeginTOTP(w.ctx, w.tenant.ID, u.ID, ""); err == nil || !strings.Contains(err.Error(), "does not allow") {
+					t.Fatalf("registering an excluded method: %v", err)
+				}
+				v := w.signIn(u.UPN, "10.1.1.1")
+				if v.State != signin.StateMFA || slices.Contains(v.MFA.Options, method.OptionSoftwareOath) || v.MFA.Selected != "sms" {
+					t.Fatalf("an excluded method was offered: %+v", v.MFA)
+				}
+				w.call("POST", "signin/"+v.FlowID+"/select", "10.1.1.1", map[string]any{"option": "oath"}, 400)
+			})
 		})
 	}
 }

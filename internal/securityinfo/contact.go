@@ -125,6 +125,11 @@ func (s *Service) SetPhone(ctx context.Context, actor directory.Actor, tenantID,
 	if err != nil {
 		return store.Method{}, err
 	}
+	if actor.UserID == userID { // what users register themselves follows the policy
+		if err := s.checkAllowed(ctx, tenantID, userID, method.KindPhone); err != nil {
+			return store.Method{}, err
+		}
+	}
 	u, err := s.user(ctx, tenantID, userID)
 	if err != nil {
 		return store.Method{}, err
@@ -165,6 +170,11 @@ func (s *Service) SetEmail(ctx context.Context, actor directory.Actor, tenantID,
 	}
 	if err := validateEmail(addr); err != nil {
 		return store.Method{}, err
+	}
+	if actor.UserID == userID {
+		if err := s.checkAllowed(ctx, tenantID, userID, method.KindEmail); err != nil {
+			return store.Method{}, err
+		}
 	}
 	u, err := s.user(ctx, tenantID, userID)
 	if err != nil {

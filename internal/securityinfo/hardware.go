@@ -144,6 +144,9 @@ func (s *Service) ActivateHardwareToken(ctx context.Context, actor directory.Act
 	if !self && !directory.Allowed(actor, directory.ActionUserMethodsWrite) {
 		return store.Method{}, apperr.Forbiddenf("Insufficient privileges to complete the operation.")
 	}
+	if err := s.checkAllowed(ctx, tenantID, userID, method.KindHardwareOath); err != nil {
+		return store.Method{}, err
+	}
 	notFound := apperr.NotFoundf("No hardware token with serial number %q is waiting for activation by this user.", serial)
 	m, err := s.Store.MethodByUniqueKey(ctx, tenantID, serialKey(serial))
 	if errors.Is(err, store.ErrNotFound) {

@@ -64,6 +64,9 @@ type Service struct {
 	Hasher *password.Hasher
 	Sender delivery.Sender
 	Config Config
+	// Allowed says which kinds of method the authentication-methods policy
+	// lets a user register (P-2.5); nil allows every kind.
+	Allowed func(ctx context.Context, tenantID, userID string) (map[method.Kind]bool, error)
 	// PublicURL is where a voice provider reports call outcomes
 	// (PublicURL/{tenant}/api/callbacks/voice).
 	PublicURL string
@@ -214,4 +217,21 @@ func (s *Service) applyDefault(ctx context.Context, tx store.Store, m store.Meth
 		return nil
 	}
 	return tx.SetDefaultMethod(ctx, m.TenantID, m.UserID, def)
+}
+
+// checkAllowed refuses a kind of method the policy does not allow the
+// user (P-2.5): it is neither offered nor registered.
+func (s *Service) checkAllowed(ctx context.Context, tenantID, userID string, k method.Kind) error {
+	if s.Allowed == nil {
+		return nil
+	}
+	allowed, err := s.Allowed(ctx, tenantID, userID)
+	if err != nil {
+		return err
+	}
+	if !allowed[k] {
+		return &apperr.Error{Kind: apperr.Forbidden, Code: "methodNotAllowed",
+			Message: "Your organisation does not allow this verification method for you. Choose another method."}
+	}
+	return nil
 }

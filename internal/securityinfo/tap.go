@@ -158,6 +158,9 @@ func (s *Service) IssueTAP(ctx context.Context, actor directory.Actor, tenantID,
 	if !p.Enabled {
 		return store.Method{}, "", apperr.Invalidf("The Temporary Access Pass method is disabled by the authentication methods policy.")
 	}
+	if err := s.checkAllowed(ctx, tenantID, userID, method.KindTAP); err != nil {
+		return store.Method{}, "", apperr.Invalidf("The authentication methods policy does not allow a Temporary Access Pass for this user.").WithCause(err)
+	}
 	life := req.LifetimeMinutes
 	if life == 0 {
 		life = p.DefaultLifetimeMinutes

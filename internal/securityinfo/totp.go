@@ -29,6 +29,9 @@ func (s *Service) BeginTOTP(ctx context.Context, tenantID, userID, displayName s
 	if err != nil {
 		return Enrolment{}, err
 	}
+	if err := s.checkAllowed(ctx, tenantID, userID, method.KindSoftwareOath); err != nil {
+		return Enrolment{}, err
+	}
 	ms, err := s.Store.ListMethods(ctx, tenantID, userID)
 	if err != nil {
 		return Enrolment{}, err
@@ -81,6 +84,9 @@ func (s *Service) FinishTOTP(ctx context.Context, actor directory.Actor, tenantI
 	}
 	if m.ExpiresAt != nil && !m.ExpiresAt.After(s.now()) {
 		return store.Method{}, apperr.NotFoundf("The registration does not exist or has expired; start again.")
+	}
+	if err := s.checkAllowed(ctx, tenantID, userID, method.KindSoftwareOath); err != nil {
+		return store.Method{}, err
 	}
 	if err := s.checkFailures(ctx, tenantID, userID); err != nil {
 		return store.Method{}, err
