@@ -279,6 +279,9 @@ func userCmd() *cobra.Command {
 			return err
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "%d of %d users changed to %s\n", len(changed), len(refs), state)
+		if warning, err := a.Policies.PerUserMFAWarning(ctx, t.ID, store.PerUserMFAState(state)); err == nil && warning != "" {
+			fmt.Fprintln(cmd.ErrOrStderr(), "vakt: warning: "+warning)
+		}
 		return nil
 	})
 
@@ -338,6 +341,23 @@ func userCmd() *cobra.Command {
 		return nil
 	})
 
+	revoke := &cobra.Command{Use: "revoke-sessions --tenant T --upn UPN", Short: "Sign a user out of every session", Args: cobra.NoArgs}
+	tenantFlag(revoke)
+	revoke.Flags().String("upn", "", "user principal name or id")
+	_ = revoke.MarkFlagRequired("upn")
+	dataCmd(revoke, func(ctx context.Context, a *app.App, cmd *cobra.Command, _ []string) error {
+		u, t, err := findUser(ctx, a, cmd)
+		if err != nil {
+			return err
+		}
+		n, err := a.Admin.RevokeSessions(ctx, operator(), t.ID, u.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%d sessions of %s revoked\n", n, u.UPN)
+		return nil
+	})
+	c.AddCommand(revoke)
 	c.AddCommand(create, list, show, setEnabled("disable", "Disable a user's account", false),
 		setEnabled("enable", "Enable a user's account", true), del, mfa, imp, userMethodsCmd())
 	return c

@@ -313,7 +313,13 @@ func endToEnd(t *testing.T, env []string, storeArgs ...string) {
 	if _, _, code := cli(t, env, "", append([]string{"user", "mfa", "--tenant", "contoso.com", "--upn", "anna@contoso.com", "--state", "sometimes"}, storeArgs...)...); code != 1 {
 		t.Fatalf("bad flag value: exit %d, want 1", code)
 	}
-	mustCLI(t, env, append([]string{"user", "mfa", "--tenant", "contoso.com", "--upn", "anna@contoso.com", "--state", "enforced"}, storeArgs...)...)
+	if _, errOut, code := cli(t, env, "", append([]string{"user", "mfa", "--tenant", "contoso.com", "--upn", "anna@contoso.com", "--state", "enforced"}, storeArgs...)...); code != 0 || !strings.Contains(errOut, "warning") {
+		t.Fatalf("per-user MFA next to security defaults: exit %d, stderr %q (want a warning)", code, errOut)
+	}
+	if out := mustCLI(t, env, append([]string{"user", "revoke-sessions", "--tenant", "contoso.com", "--upn", "anna@contoso.com"}, storeArgs...)...); !strings.Contains(out, "0 sessions") {
+		t.Fatalf("revoke-sessions: %s", out)
+	}
+	g.do("POST", "/users/"+anna["id"].(string)+"/revokeSignInSessions", nil, 200)
 	srv.stop(t)
 }
 

@@ -357,3 +357,23 @@ func (s *Service) SetPerUserMFA(ctx context.Context, actor directory.Actor, tena
 	}
 	return changed, nil
 }
+
+// RevokeSessions signs a user out everywhere (P-6.5, P-11.3).
+func (s *Service) RevokeSessions(ctx context.Context, actor directory.Actor, tenantID, ref string) (int, error) {
+	u, err := s.FindUser(ctx, tenantID, ref)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.authorizeUserChange(ctx, actor, tenantID, u.ID, directory.ActionPasswordReset); err != nil {
+		return 0, err
+	}
+	var n int
+	err = s.Store.InTx(ctx, func(tx store.Store) error {
+		if n, err = tx.RevokeUserSessions(ctx, tenantID, u.ID, s.now()); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, s.auditEntry(ctx, actor, tenantID, "Revoke user sessions", "UserManagement", "Update",
+			userTarget(u, prop("Sessions", n, 0))))
+	})
+	return n, err
+}

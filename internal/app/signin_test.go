@@ -186,6 +186,18 @@ func TestSignInScenarios(t *testing.T) {
 					t.Fatalf("after the code: %+v", v)
 				}
 				sess := w.session(v.Session.Token)
+				defer func() {
+					// An administrator signs the user out everywhere.
+					n, err := w.a.Admin.RevokeSessions(w.ctx, op, w.tenant.ID, "sd@contoso.com")
+					if err != nil || n != 3 {
+						t.Fatalf("revoke: %d %v", n, err)
+					}
+					req, _ := http.NewRequest("GET", w.srv.URL+"/"+w.tenant.ID+"/api/session", nil)
+					req.Header.Set("Authorization", "Session "+v.Session.Token)
+					if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 401 {
+						t.Fatalf("revoked session: %d", resp.StatusCode)
+					}
+				}()
 				if !slices.Contains(sess.Methods, "mfa") || !slices.Contains(sess.Methods, "otp") || sess.MFAAt == nil {
 					t.Fatalf("session %+v", sess)
 				}

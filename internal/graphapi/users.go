@@ -39,6 +39,7 @@ func (a *API) userRoutes(add func(method, path string, h handlerFunc)) {
 	add("DELETE", "/users/{id}", a.deleteUser)
 	add("GET", "/users/{id}/memberOf", a.userMemberOf(false))
 	add("GET", "/users/{id}/transitiveMemberOf", a.userMemberOf(true))
+	add("POST", "/users/{id}/revokeSignInSessions", a.revokeSignInSessions)
 }
 
 func (a *API) listUsers(c *call) error {
