@@ -36,12 +36,18 @@ func lockedFor(l store.Lockout, now time.Time) (bool, time.Duration) {
 
 // fail counts one failure into l (pure; the store applies it atomically).
 func (p LockoutPolicy) fail(l *store.Lockout, now time.Time) {
-	l.Failures++
 	l.Consecutive++
 	l.UpdatedAt = now
 	if l.Consecutive >= p.HardLockAfter {
 		l.HardLocked = true
 	}
+	// A failure that raced past the lock check while a lock is already in
+	// force (parallel guesses) counts toward the hard lock, but does not
+	// lock again: one burst must not stack locks and multiply the wait.
+	if locked, _ := lockedFor(*l, now); locked {
+		return
+	}
+	l.Failures++
 	if l.Failures >= p.Threshold {
 		l.Locks++
 		d := p.Duration << min(l.Locks-1, 20)

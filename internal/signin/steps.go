@@ -40,7 +40,9 @@ func (e *Engine) Password(ctx context.Context, tenantID, flowID, pw string, stay
 	}
 	d.Familiar = e.familiar(ctx, tenantID, d)
 	if err := e.checkLock(ctx, tenantID, d); err != nil {
-		e.logSignIn(tenantID, d, store.User{}, CodeLocked, "Account is locked.")
+		if ae, ok := apperr.As(err); ok && ae.Code == "accountLocked" { // not a store error
+			e.logSignIn(tenantID, d, store.User{}, CodeLocked, "Account is locked.")
+		}
 		return View{}, err
 	}
 	if len(pw) > 1024 {
@@ -94,6 +96,13 @@ func (e *Engine) TemporaryAccessPass(ctx context.Context, tenantID, flowID, pass
 		return View{}, err
 	}
 	if !facts.Allowed[method.OptionTAP] {
+		// Refused like a wrong pass — the same work, the same count toward
+		// lockout — or a disabled method would tell a real name from an
+		// unknown one (which is counted above).
+		_ = e.Passwords.Hasher.DummyVerify(ctx, pass)
+		if err := e.failed(ctx, tenantID, d, u, "", CodeInvalidCredentials, "Temporary Access Pass is disabled by policy."); err != nil {
+			return View{}, err
+		}
 		return View{}, invalidCredentials()
 	}
 	if _, err := e.Methods.VerifyTAP(ctx, tenantID, u.ID, pass); err != nil {
@@ -511,7 +520,20 @@ func (e *Engine) complete(ctx context.Context, f store.Flow, d flowData, u store
 	if d.Decision.MFAUsed {
 		s.MFAAt = &now
 	}
-	if err := e.Store.CreateSession(ctx, s); err != nil {
+	d.Session = &SessionView{Token: token, ExpiresAt: s.ExpiresAt, Persistent: s.Persistent}
+	// The flow's compare-and-set and the session commit together: of two
+	// steps racing on one flow, the loser gets flowChanged and leaves no
+	// session (nor a second success in the log) behind.
+	err := e.Store.InTx(ctx, func(tx store.Store) error {
+		in := *e
+		in.Store = tx
+		var err error
+		if f, err = in.save(ctx, f, d, StateDone); err != nil {
+			return err
+		}
+		return tx.CreateSession(ctx, s)
+	})
+	if err != nil {
 		return View{}, err
 	}
 	if _, err := e.Store.UpdateUser(ctx, f.TenantID, u.ID, func(x *store.User) error { x.LastSignInAt = &now; return nil }); err != nil {
@@ -521,10 +543,8 @@ func (e *Engine) complete(ctx context.Context, f store.Flow, d flowData, u store
 		return View{}, err
 	}
 	e.remember(ctx, f.TenantID, u.ID, d)
-	d.Session = &SessionView{Token: token, ExpiresAt: s.ExpiresAt, Persistent: s.Persistent}
 	e.logSignIn(f.TenantID, d, u, 0, "")
-	f, err := e.save(ctx, f, d, StateDone)
-	return e.view(f, d), err
+	return e.view(f, d), nil
 }
 
 // amr lists how the user signed in, in RFC 8176 terms.
