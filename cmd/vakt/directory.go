@@ -358,6 +358,22 @@ func userCmd() *cobra.Command {
 		return nil
 	})
 	c.AddCommand(revoke)
+	unlock := &cobra.Command{Use: "unlock --tenant T --upn UPN", Short: "Lift a user's sign-in lockout, including a hard lock", Args: cobra.NoArgs}
+	tenantFlag(unlock)
+	unlock.Flags().String("upn", "", "user principal name or id")
+	_ = unlock.MarkFlagRequired("upn")
+	dataCmd(unlock, func(ctx context.Context, a *app.App, cmd *cobra.Command, _ []string) error {
+		u, t, err := findUser(ctx, a, cmd)
+		if err != nil {
+			return err
+		}
+		if err := a.SignIn.Unlock(ctx, operator(), t.ID, u); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s is unlocked\n", u.UPN)
+		return nil
+	})
+	c.AddCommand(unlock)
 	c.AddCommand(create, list, show, setEnabled("disable", "Disable a user's account", false),
 		setEnabled("enable", "Enable a user's account", true), del, mfa, imp, userMethodsCmd())
 	return c

@@ -320,6 +320,7 @@ func endToEnd(t *testing.T, env []string, storeArgs ...string) {
 		t.Fatalf("revoke-sessions: %s", out)
 	}
 	g.do("POST", "/users/"+anna["id"].(string)+"/revokeSignInSessions", nil, 200)
+	mustCLI(t, env, append([]string{"user", "unlock", "--tenant", "contoso.com", "--upn", "anna@contoso.com"}, storeArgs...)...)
 	srv.stop(t)
 }
 

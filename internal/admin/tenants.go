@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -44,6 +46,9 @@ func (s *Service) CreateTenant(ctx context.Context, actor directory.Actor, domai
 
 // ResolveTenant finds a tenant by id or by one of its domains.
 func (s *Service) ResolveTenant(ctx context.Context, ref string) (store.Tenant, error) {
+	if ref == "" || len(ref) > directory.MaxDomainLength || !utf8.ValidString(ref) || strings.ContainsFunc(ref, unicode.IsControl) {
+		return store.Tenant{}, apperr.NotFoundf("The tenant does not exist.")
+	}
 	if _, err := uuid.Parse(ref); err == nil {
 		t, err := s.Store.GetTenant(ctx, ref)
 		if err == nil || !errors.Is(err, store.ErrNotFound) {

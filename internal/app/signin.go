@@ -47,12 +47,18 @@ func (a *App) newEngine() *signin.Engine {
 		Logger: a.Log}
 }
 
-// serveAPI routes /{tenant}/api/… to the sign-in API.
+// serveAPI routes /{tenant}/api/… to the sign-in API, which answers an
+// unknown tenant in its own error shape.
 func (a *App) serveAPI(api *signin.API) http.HandlerFunc {
-	return a.withTenant(func(w http.ResponseWriter, r *http.Request, t store.Tenant) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t, err := a.Admin.ResolveTenant(r.Context(), r.PathValue("tenant"))
+		if err != nil {
+			api.Fail(w, r, err)
+			return
+		}
 		// The API routes on what follows /{tenant}/api/.
 		api.Serve(w, r, t, strings.TrimPrefix(r.URL.Path, "/"+r.PathValue("tenant")+"/api/"))
-	})
+	}
 }
 
 // allowedKinds is the methods policy as it applies to one user.

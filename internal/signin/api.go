@@ -203,6 +203,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// Fail answers err in the API's error shape.
+func (a *API) Fail(w http.ResponseWriter, r *http.Request, err error) { a.fail(w, r, err) }
+
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	ae, ok := apperr.As(err)
 	if !ok {

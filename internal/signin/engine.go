@@ -14,6 +14,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -173,9 +175,12 @@ type SessionView struct {
 // only by someone who knows the password.
 func (e *Engine) Start(ctx context.Context, tenantID, username string, c Client) (View, error) {
 	username = strings.TrimSpace(username)
-	if username == "" || len(username) > directory.MaxUPNLength {
+	if username == "" || len(username) > directory.MaxUPNLength || !cleanText(username) {
 		return View{}, apperr.Invalidf("Enter your user name, such as anna@contoso.com.").WithTarget("username")
 	}
+	// What the client says about itself ends up in the sign-in log: keep
+	// it to printable text of sane length.
+	c.App, c.AppName, c.UserAgent, c.DeviceID = sanitize(c.App, 64), sanitize(c.AppName, 256), sanitize(c.UserAgent, 512), sanitize(c.DeviceID, 128)
 	if c.Kind == "" {
 		c.Kind = policy.ClientBrowser
 	}
@@ -204,7 +209,7 @@ func errFlowGone() error {
 // load reads a flow and checks the state accepts the action.
 func (e *Engine) load(ctx context.Context, tenantID, flowID string, act Action) (store.Flow, flowData, error) {
 	var d flowData
-	if len(flowID) > 64 {
+	if !validFlowID(flowID) {
 		return store.Flow{}, d, errFlowGone()
 	}
 	f, err := e.Store.GetFlow(ctx, tenantID, flowID, e.now())
@@ -340,7 +345,7 @@ func (e *Engine) failed(ctx context.Context, tenantID string, d flowData, u stor
 
 // Get shows a flow as it stands (clients poll it while a call rings).
 func (e *Engine) Get(ctx context.Context, tenantID, flowID string) (View, error) {
-	if len(flowID) > 64 {
+	if !validFlowID(flowID) {
 		return View{}, errFlowGone()
 	}
 	f, err := e.Store.GetFlow(ctx, tenantID, flowID, e.now())
@@ -387,4 +392,47 @@ func (e *Engine) SignOut(ctx context.Context, tenantID, token string) error {
 		return nil
 	})
 	return err
+}
+
+// validFlowID: flow ids are 43 base64url characters; anything else cannot
+// be one and is not looked up.
+func validFlowID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanText is valid UTF-8 without control characters.
+func cleanText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// sanitize keeps printable text only, cut to n bytes on a rune boundary.
+func sanitize(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	for len(s) > n {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return s
 }

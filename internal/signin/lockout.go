@@ -1,7 +1,12 @@
 package signin
 
 import (
+	"context"
 	"time"
+
+	"github.com/vakt-id/vakt/internal/apperr"
+	"github.com/vakt-id/vakt/internal/audit"
+	"github.com/vakt-id/vakt/internal/directory"
 
 	"github.com/vakt-id/vakt/internal/store"
 )
@@ -57,4 +62,19 @@ func (p LockoutPolicy) fail(l *store.Lockout, now time.Time) {
 		until := now.Add(d)
 		l.LockedUntil, l.Failures = &until, 0
 	}
+}
+
+// Unlock lifts every lock of a user name, hard locks included (P-11.3);
+// the change is audited.
+func (e *Engine) Unlock(ctx context.Context, actor directory.Actor, tenantID string, u store.User) error {
+	if !directory.Allowed(actor, directory.ActionPasswordReset) {
+		return apperr.Forbiddenf("Insufficient privileges to complete the operation.")
+	}
+	return e.Store.InTx(ctx, func(tx store.Store) error {
+		if err := tx.ClearLockouts(ctx, tenantID, lockKey(u.UPN)); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, audit.New(ctx, actor, tenantID, e.now(), audit.Entry{Activity: "Unlock user account",
+			Category: "UserManagement", Operation: "Update", Targets: []store.AuditTarget{audit.UserTarget(u)}}))
+	})
 }

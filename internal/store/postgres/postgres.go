@@ -134,6 +134,9 @@ func (dialect) MapError(err error) error {
 			return fmt.Errorf("%w: %s", store.ErrConflict, pe.Message)
 		case "23503":
 			return fmt.Errorf("%w: %s", store.ErrInvalid, pe.Message)
+		case "22021", "22P05":
+			// NUL bytes or invalid UTF-8: text PostgreSQL cannot hold.
+			return fmt.Errorf("%w: %s", store.ErrInvalid, pe.Message)
 		}
 	}
 	return err
