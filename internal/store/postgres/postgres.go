@@ -116,6 +116,7 @@ type dialect struct{}
 func (dialect) Name() string           { return "postgres" }
 func (dialect) Rebind(q string) string { return sqlstore.RebindDollar(q) }
 func (dialect) ForUpdate() string      { return " FOR UPDATE" }
+func (dialect) CacheStatements() bool  { return false }
 
 // Lock takes a transaction-scoped advisory lock on key, so read-check-write
 // sequences on several nodes are serialised.

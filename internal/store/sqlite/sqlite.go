@@ -96,6 +96,7 @@ func (dialect) Rebind(q string) string { return q }
 
 func (dialect) Lock(context.Context, *sql.Tx, string) error { return nil }
 func (dialect) ForUpdate() string                           { return "" }
+func (dialect) CacheStatements() bool                       { return true }
 
 func (dialect) MapError(err error) error {
 	var se *sqlite.Error

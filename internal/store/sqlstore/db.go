@@ -38,6 +38,9 @@ type Dialect interface {
 	// concurrent writer waits instead of overwriting ("" where the
 	// database already serialises writers).
 	ForUpdate() string
+	// CacheStatements: vakt keeps prepared statements itself (SQLite);
+	// false where the driver already does (pgx).
+	CacheStatements() bool
 }
 
 // DB is the SQL store. The zero value is not usable; call New.
@@ -46,6 +49,7 @@ type DB struct {
 	d       Dialect
 	tx      *sql.Tx // set on the copy bound to a transaction
 	rebinds *sync.Map
+	stmts   *stmtCache
 	closers []func() error
 }
 
@@ -53,7 +57,7 @@ type DB struct {
 // pool twice when the database has no single-writer rule. closers run on
 // Close after the pools are closed.
 func New(w, r *sql.DB, d Dialect, closers ...func() error) *DB {
-	return &DB{w: w, r: r, d: d, rebinds: new(sync.Map), closers: closers}
+	return &DB{w: w, r: r, d: d, rebinds: new(sync.Map), stmts: &stmtCache{m: map[stmtKey]*sql.Stmt{}}, closers: closers}
 }
 
 var _ store.Store = (*DB)(nil)
@@ -66,7 +70,7 @@ func (db *DB) Close() error {
 	if db.tx != nil {
 		return errors.New("sqlstore: Close called inside a transaction")
 	}
-	errs := []error{db.w.Close()}
+	errs := []error{db.stmts.close(), db.w.Close()}
 	if db.r != db.w {
 		errs = append(errs, db.r.Close())
 	}
@@ -151,7 +155,13 @@ func (db *DB) writer() querier {
 }
 
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := db.writer().ExecContext(ctx, db.q(query), args...)
+	var res sql.Result
+	var err error
+	if st := db.stmt(ctx, db.w, query); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = db.writer().ExecContext(ctx, db.q(query), args...)
+	}
 	if err != nil {
 		return nil, db.d.MapError(err)
 	}
@@ -175,7 +185,13 @@ func (db *DB) execOne(ctx context.Context, query string, args ...any) error {
 }
 
 func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	rows, err := db.reader().QueryContext(ctx, db.q(query), args...)
+	var rows *sql.Rows
+	var err error
+	if st := db.stmt(ctx, db.r, query); st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = db.reader().QueryContext(ctx, db.q(query), args...)
+	}
 	if err != nil {
 		return nil, db.d.MapError(err)
 	}
@@ -183,6 +199,9 @@ func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 }
 
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := db.stmt(ctx, db.r, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return db.reader().QueryRowContext(ctx, db.q(query), args...)
 }
 
@@ -236,6 +255,9 @@ func RebindDollar(query string) string {
 // queryRowWrite runs a row-returning write (INSERT … RETURNING) on the
 // writer.
 func (db *DB) queryRowWrite(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := db.stmt(ctx, db.w, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return db.writer().QueryRowContext(ctx, db.q(query), args...)
 }
 
