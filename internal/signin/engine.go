@@ -104,9 +104,14 @@ type Client struct {
 
 // flowData is a flow's own state, kept as JSON in the store.
 type flowData struct {
-	Username            string                  `json:"username"`
-	Client              Client                  `json:"client"`
-	Familiar            bool                    `json:"familiar"`
+	Username string `json:"username"`
+	Client   Client `json:"client"`
+	Familiar bool   `json:"familiar"`
+	// Seen are the network/device keys already recorded this window, and
+	// LockDirty whether the name has failures to clear on success: both
+	// spare writes on the common path.
+	Seen                []string                `json:"seen,omitempty"`
+	LockDirty           bool                    `json:"lockDirty,omitempty"`
 	FirstFactor         method.Option           `json:"firstFactor,omitempty"`
 	MFADone             *policy.MFADone         `json:"mfaDone,omitempty"`
 	Selected            method.Option           `json:"selected,omitempty"`
@@ -302,11 +307,12 @@ func (e *Engine) fingerprint(username, pw string) string {
 }
 
 // checkLock refuses while the name is locked in this scope.
-func (e *Engine) checkLock(ctx context.Context, tenantID string, d flowData) error {
+func (e *Engine) checkLock(ctx context.Context, tenantID string, d *flowData) error {
 	l, err := e.Store.GetLockout(ctx, tenantID, lockKey(d.Username), scope(d.Familiar))
 	if err != nil {
 		return err
 	}
+	d.LockDirty = d.LockDirty || l.Failures > 0 || l.Consecutive > 0 || l.Locks > 0 || l.LockedUntil != nil
 	if locked, wait := lockedFor(l, e.now()); locked {
 		if wait == 0 {
 			return &apperr.Error{Kind: apperr.Forbidden, Code: "accountLocked",

@@ -71,7 +71,7 @@ func (e *Engine) Unlock(ctx context.Context, actor directory.Actor, tenantID str
 		return apperr.Forbiddenf("Insufficient privileges to complete the operation.")
 	}
 	return e.Store.InTx(ctx, func(tx store.Store) error {
-		if err := tx.ClearLockouts(ctx, tenantID, lockKey(u.UPN)); err != nil {
+		if err := tx.ClearLockouts(ctx, tenantID, lockKey(u.UPN), ""); err != nil {
 			return err
 		}
 		return tx.AppendAudit(ctx, audit.New(ctx, actor, tenantID, e.now(), audit.Entry{Activity: "Unlock user account",

@@ -141,8 +141,13 @@ func TestLockout(t *testing.T) {
 				if l := e.lockout(lkAnna, "familiar"); l.Failures != 0 || l.LockedUntil != nil {
 					t.Fatalf("familiar scope touched by unfamiliar failures: %+v", l)
 				}
-				// ...so the user at the lkOffice still signs in.
+				// ...so the user at the lkOffice still signs in, and doing so
+				// does not lift the lock the attacker ran into elsewhere.
 				apiWantDone(t, e.password(lkAnna, apiPassword, lkOffice))
+				if l := e.lockout(lkAnna, "unfamiliar"); l.LockedUntil == nil || !e.clock.Now().Before(*l.LockedUntil) {
+					t.Fatalf("a success at the office lifted the lock elsewhere: %+v", l)
+				}
+				e.clock.Advance(61 * time.Second)
 
 				// And the other way round: failures at the lkOffice do not
 				// lock the user out of a new network.
@@ -210,7 +215,7 @@ func TestLockout(t *testing.T) {
 				if !l.HardLocked || l.Consecutive != 100 {
 					t.Fatalf("record %+v", l)
 				}
-				if err := e.st.ClearLockouts(e.ctx, e.tenant.ID, apiLockKey(lkAnna)); err != nil {
+				if err := e.st.ClearLockouts(e.ctx, e.tenant.ID, apiLockKey(lkAnna), ""); err != nil {
 					t.Fatal(err)
 				}
 				apiWantDone(t, e.password(lkAnna, apiPassword, lkAttacker))

@@ -38,8 +38,8 @@ func (e *Engine) Password(ctx context.Context, tenantID, flowID, pw string, stay
 	if err != nil {
 		return View{}, err
 	}
-	d.Familiar = e.familiar(ctx, tenantID, d)
-	if err := e.checkLock(ctx, tenantID, d); err != nil {
+	e.familiar(ctx, tenantID, &d)
+	if err := e.checkLock(ctx, tenantID, &d); err != nil {
 		if ae, ok := apperr.As(err); ok && ae.Code == "accountLocked" { // not a store error
 			e.logSignIn(tenantID, d, store.User{}, CodeLocked, "Account is locked.")
 		}
@@ -76,8 +76,8 @@ func (e *Engine) TemporaryAccessPass(ctx context.Context, tenantID, flowID, pass
 	if err != nil {
 		return View{}, err
 	}
-	d.Familiar = e.familiar(ctx, tenantID, d)
-	if err := e.checkLock(ctx, tenantID, d); err != nil {
+	e.familiar(ctx, tenantID, &d)
+	if err := e.checkLock(ctx, tenantID, &d); err != nil {
 		return View{}, err
 	}
 	u, err := e.Store.UserByUPN(ctx, tenantID, d.Username)
@@ -275,7 +275,7 @@ func (e *Engine) Verify(ctx context.Context, tenantID, flowID, code string) (Vie
 	if err != nil {
 		return View{}, err
 	}
-	if err := e.checkLock(ctx, tenantID, d); err != nil {
+	if err := e.checkLock(ctx, tenantID, &d); err != nil {
 		return View{}, err
 	}
 	u, err := e.Store.GetUser(ctx, tenantID, f.UserID)
@@ -539,8 +539,12 @@ func (e *Engine) complete(ctx context.Context, f store.Flow, d flowData, u store
 	if _, err := e.Store.UpdateUser(ctx, f.TenantID, u.ID, func(x *store.User) error { x.LastSignInAt = &now; return nil }); err != nil {
 		return View{}, err
 	}
-	if err := e.Store.ClearLockouts(ctx, f.TenantID, lockKey(d.Username)); err != nil {
-		return View{}, err
+	// A success clears the failures of its own scope only: signing in at
+	// the office must not lift a lock an attacker ran into elsewhere.
+	if d.LockDirty {
+		if err := e.Store.ClearLockouts(ctx, f.TenantID, lockKey(d.Username), scope(d.Familiar)); err != nil {
+			return View{}, err
+		}
 	}
 	e.remember(ctx, f.TenantID, u.ID, d)
 	e.logSignIn(f.TenantID, d, u, 0, "")
@@ -580,23 +584,36 @@ func amr(d flowData) []string {
 
 // familiar: this device or network was seen at a successful sign-in of
 // the user in the last 90 days (security defaults, lockout scope).
-func (e *Engine) familiar(ctx context.Context, tenantID string, d flowData) bool {
+func (e *Engine) familiar(ctx context.Context, tenantID string, d *flowData) {
+	d.Familiar, d.Seen = false, nil
 	u, err := e.Store.UserByUPN(ctx, tenantID, d.Username)
 	if err != nil {
-		return false
+		return
 	}
-	for _, k := range seenKeys(u.ID, d.Client) {
-		for _, back := range []time.Duration{0, -30 * 24 * time.Hour, -60 * 24 * time.Hour} {
+	keys := seenKeys(u.ID, d.Client)
+	for _, k := range keys {
+		if n, _, err := e.Store.Count(ctx, tenantID, k, 30*24*time.Hour, e.now()); err == nil && n > 0 {
+			d.Familiar, d.Seen = true, append(d.Seen, k)
+		}
+	}
+	if d.Familiar {
+		return
+	}
+	for _, k := range keys {
+		for _, back := range []time.Duration{-30 * 24 * time.Hour, -60 * 24 * time.Hour} {
 			if n, _, err := e.Store.Count(ctx, tenantID, k, 30*24*time.Hour, e.now().Add(back)); err == nil && n > 0 {
-				return true
+				d.Familiar = true
+				return
 			}
 		}
 	}
-	return false
 }
 
 func (e *Engine) remember(ctx context.Context, tenantID, userID string, d flowData) {
 	for _, k := range seenKeys(userID, d.Client) {
+		if slices.Contains(d.Seen, k) {
+			continue // already recorded in this window
+		}
 		if _, _, err := e.Store.Hit(ctx, tenantID, k, 30*24*time.Hour, e.now(), 1); err != nil {
 			e.Logger.WarnContext(ctx, "remember sign-in location", "err", err)
 		}

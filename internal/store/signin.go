@@ -185,6 +185,7 @@ type Lockouts interface {
 	// UpdateLockout applies fn atomically; concurrent failures are counted
 	// one after another, never lost.
 	UpdateLockout(ctx context.Context, tenantID, userID, scope string, fn func(*Lockout) error) (Lockout, error)
-	// ClearLockouts removes every record of a user (success, admin unlock).
-	ClearLockouts(ctx context.Context, tenantID, userID string) error
+	// ClearLockouts removes a user's records: of one scope (a success
+	// there), or of every scope when scope is "" (an administrator's unlock).
+	ClearLockouts(ctx context.Context, tenantID, userID, scope string) error
 }

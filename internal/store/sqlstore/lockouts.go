@@ -53,8 +53,12 @@ func (db *DB) UpdateLockout(ctx context.Context, tenantID, userID, scope string,
 	return out, err
 }
 
-// ClearLockouts forgets a user's failures in every scope.
-func (db *DB) ClearLockouts(ctx context.Context, tenantID, userID string) error {
-	_, err := db.exec(ctx, `DELETE FROM lockouts WHERE tenant_id = ? AND user_id = ?`, tenantID, userID)
+// ClearLockouts forgets a user's failures in one scope, or in all.
+func (db *DB) ClearLockouts(ctx context.Context, tenantID, userID, scope string) error {
+	if scope == "" {
+		_, err := db.exec(ctx, `DELETE FROM lockouts WHERE tenant_id = ? AND user_id = ?`, tenantID, userID)
+		return err
+	}
+	_, err := db.exec(ctx, `DELETE FROM lockouts WHERE tenant_id = ? AND user_id = ? AND scope = ?`, tenantID, userID, scope)
 	return err
 }

@@ -190,7 +190,13 @@ func testLockouts(t *testing.T, s store.Store) {
 	if l.LockedUntil == nil || !l.HardLocked {
 		t.Fatalf("lock not stored %+v", l)
 	}
-	must(t, s.ClearLockouts(ctx, tn.ID, "u"))
+	_, err = s.UpdateLockout(ctx, tn.ID, "u", "unfamiliar", func(l *store.Lockout) error { l.Failures = 3; return nil })
+	must(t, err)
+	must(t, s.ClearLockouts(ctx, tn.ID, "u", "familiar"))
+	if l, _ := s.GetLockout(ctx, tn.ID, "u", "unfamiliar"); l.Failures != 3 {
+		t.Fatal("clearing one scope cleared another")
+	}
+	must(t, s.ClearLockouts(ctx, tn.ID, "u", ""))
 	l, _ = s.GetLockout(ctx, tn.ID, "u", "familiar")
 	if l.Failures != 0 || l.HardLocked {
 		t.Fatal("ClearLockouts")
