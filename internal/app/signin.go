@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vakt-id/vakt/internal/authpolicy"
@@ -14,15 +15,58 @@ import (
 )
 
 // policyFacts adapts the tenant's stored settings to what the pure
-// sign-in decision reads.
-type policyFacts struct{ p *authpolicy.Service }
+// sign-in decision reads. Settings are read on every step of every
+// sign-in but change rarely, so each node keeps them for settingsTTL: a
+// change reaches all nodes within that time.
+type policyFacts struct {
+	p     *authpolicy.Service
+	now   func() time.Time
+	mu    sync.Mutex
+	cache map[string]tenantSettings
+}
 
-func (f policyFacts) TenantFacts(ctx context.Context, tenantID string, u store.User, groups []string) (policy.Tenant, error) {
+type tenantSettings struct {
+	sd   authpolicy.SecurityDefaults
+	pol  authpolicy.Policy
+	read time.Time
+}
+
+const settingsTTL = 5 * time.Second
+
+func (f *policyFacts) settings(ctx context.Context, tenantID string) (authpolicy.SecurityDefaults, authpolicy.Policy, error) {
+	now := f.now()
+	f.mu.Lock()
+	c, ok := f.cache[tenantID]
+	f.mu.Unlock()
+	if ok && now.Sub(c.read) < settingsTTL && !now.Before(c.read) {
+		return c.sd, c.pol, nil
+	}
 	sd, err := f.p.SecurityDefaults(ctx, tenantID)
 	if err != nil {
-		return policy.Tenant{}, err
+		return sd, authpolicy.Policy{}, err
 	}
 	pol, err := f.p.Load(ctx, tenantID)
+	if err != nil {
+		return sd, pol, err
+	}
+	f.mu.Lock()
+	if len(f.cache) > 10_000 {
+		clear(f.cache) // bounded; refilled on demand
+	}
+	f.cache[tenantID] = tenantSettings{sd: sd, pol: pol, read: now}
+	f.mu.Unlock()
+	return sd, pol, nil
+}
+
+// forget drops a tenant's cached settings (this node changed them).
+func (f *policyFacts) forget(tenantID string) {
+	f.mu.Lock()
+	delete(f.cache, tenantID)
+	f.mu.Unlock()
+}
+
+func (f *policyFacts) TenantFacts(ctx context.Context, tenantID string, u store.User, groups []string) (policy.Tenant, error) {
+	sd, pol, err := f.settings(ctx, tenantID)
 	if err != nil {
 		return policy.Tenant{}, err
 	}
@@ -41,8 +85,10 @@ func (f policyFacts) TenantFacts(ctx context.Context, tenantID string, u store.U
 func (a *App) newEngine() *signin.Engine {
 	// The fingerprint key for wrong passwords is derived from the master
 	// key, so it is the same on every node and never stored.
+	facts := &policyFacts{p: a.Policies, now: time.Now, cache: map[string]tenantSettings{}}
+	a.Policies.Changed = facts.forget
 	return &signin.Engine{Store: a.Store, Passwords: &signin.Passwords{Store: a.Store, Hasher: a.Hasher, Log: a.Log},
-		Methods: a.SecurityInfo, Policy: policyFacts{a.Policies}, Lockout: signin.DefaultLockoutPolicy(),
+		Methods: a.SecurityInfo, Policy: facts, Lockout: signin.DefaultLockoutPolicy(),
 		FingerprintKey: a.Keys.Derive("wrong-password-fingerprint"), FlowTTL: 15 * time.Minute, SessionTTL: 12 * time.Hour, PersistentTTL: 90 * 24 * time.Hour,
 		Logger: a.Log}
 }

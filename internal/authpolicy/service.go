@@ -61,6 +61,15 @@ type Service struct {
 	// Admin makes per-user MFA changes (SetPerUserMFA).
 	Admin *admin.Service
 	Now   func() time.Time
+	// Changed is told after every settings write (successful or not) of
+	// this node, so caches of the settings can drop the tenant's entry.
+	Changed func(tenantID string)
+}
+
+func (s *Service) changed(tenantID string) {
+	if s.Changed != nil {
+		s.Changed(tenantID)
+	}
 }
 
 func (s *Service) now() time.Time {
@@ -145,6 +154,7 @@ const reasonRequired = "A reason is required to turn security defaults off; it i
 // are enabled (409). Setting the current state again changes nothing and
 // writes no audit entry.
 func (s *Service) SetSecurityDefaults(ctx context.Context, actor directory.Actor, tenantID string, enabled bool, reason string, requireReason bool) error {
+	defer s.changed(tenantID)
 	if err := authorize(actor, directory.ActionSecurityDefaults); err != nil {
 		return err
 	}
@@ -335,6 +345,7 @@ func checkODataType(fields map[string]any, want string, required bool) error {
 // and reconfirmationInDays, and (unless patch.V1) systemCredentialPreferences
 // and reportSuspiciousActivitySettings. It returns the whole policy.
 func (s *Service) UpdatePolicy(ctx context.Context, actor directory.Actor, tenantID string, patch Patch) (Policy, error) {
+	defer s.changed(tenantID)
 	if err := authorize(actor, directory.ActionMethodsPolicy); err != nil {
 		return Policy{}, err
 	}
@@ -454,6 +465,7 @@ func (s *Service) MethodConfig(ctx context.Context, tenantID, id string) (Method
 // TemporaryAccessPass is copied into the TAP setting of internal/securityinfo
 // in the same transaction.
 func (s *Service) UpdateMethodConfig(ctx context.Context, actor directory.Actor, tenantID, id string, patch Patch) (MethodConfiguration, error) {
+	defer s.changed(tenantID)
 	if err := authorize(actor, directory.ActionMethodsPolicy); err != nil {
 		return nil, err
 	}
@@ -507,6 +519,7 @@ func (s *Service) UpdateMethodConfig(ctx context.Context, actor directory.Actor,
 // ResetMethodConfig puts one method configuration back to its default
 // (DELETE in Graph).
 func (s *Service) ResetMethodConfig(ctx context.Context, actor directory.Actor, tenantID, id string) (MethodConfiguration, error) {
+	defer s.changed(tenantID)
 	if err := authorize(actor, directory.ActionMethodsPolicy); err != nil {
 		return nil, err
 	}
