@@ -124,8 +124,5 @@ func TestGraphAuthorization(t *testing.T) {
 		if got, err := e.app.Store.GetUser(e.ctx, tn.id, tn.adminID); err != nil || !got.AccountEnabled {
 			t.Errorf("the Global Administrator changed: %+v %v", got, err)
 		}
-		t.Run("deleted app", func(t *testing.T) {
-			t.Skip("no API to delete apps yet")
-		})
 	})
 }

@@ -1,74 +1,11 @@
 package totp
 
 import (
-	"go/parser"
-	"go/token"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/vakt-id/vakt/internal/puretest"
 )
 
-// TestPure enforces that this package stays pure: no database, network,
-// file system or clock. It parses the package's own (non-test) files for
-// direct imports and clock reads, and asks the go command for the whole
-// dependency graph, where database/sql and net/http must not appear either.
-// (os cannot be checked transitively: fmt itself imports it.)
-func TestPure(t *testing.T) {
-	checkPure(t, ".")
-}
-
-func checkPure(t *testing.T, dir string) {
-	t.Helper()
-	// math/rand is here because secrets must come from crypto/rand.
-	forbidden := []string{"database/sql", "net/http", "os", "syscall", "unsafe", "math/rand"}
-	clock := []string{"time.Now(", "time.Since(", "time.Until(", "time.Tick(", "time.After(", "time.NewTimer(", "time.NewTicker("}
-
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		n++
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		af, err := parser.ParseFile(token.NewFileSet(), f, src, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range af.Imports {
-			p, _ := strconv.Unquote(imp.Path.Value)
-			for _, bad := range forbidden {
-				if p == bad || strings.HasPrefix(p, bad+"/") {
-					t.Errorf("%s imports %s: this package must stay pure", f, p)
-				}
-			}
-		}
-		for _, c := range clock {
-			if strings.Contains(string(src), c) {
-				t.Errorf("%s reads the clock (%s): take the time as an argument", f, c)
-			}
-		}
-	}
-	if n == 0 {
-		t.Fatalf("no source files found in %s", dir)
-	}
-
-	out, err := exec.Command("go", "list", "-deps", dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list -deps: %v\n%s", err, out)
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		if dep == "database/sql" || strings.HasPrefix(dep, "database/sql/") || dep == "net/http" || strings.HasPrefix(dep, "net/http/") {
-			t.Errorf("%s depends on %s (transitively): this package must stay pure", dir, dep)
-		}
-	}
-}
+// TestPure keeps the rules free of database, network, file system and
+// clock, so they can be tested exhaustively.
+func TestPure(t *testing.T) { puretest.Check(t, ".") }
