@@ -235,8 +235,8 @@ func acceptable(u User, t Tenant, r Request, need Strength) []method.Option {
 			if r.RADIUS && !radiusCapable(o) {
 				continue
 			}
-			if o == r.FirstFactor {
-				continue // a second factor must be a different proof
+			if o == r.FirstFactor || o == method.OptionTAP {
+				continue // a second factor must be another proof; a TAP is a first factor
 			}
 			out = append(out, o)
 		}

@@ -215,6 +215,12 @@ func TestDecide(t *testing.T) {
 			}},
 		{name: "a passkey as first factor satisfies MFA", u: user(key), r: passkey, t: plain(), g: []Grant{{Strength: StrengthPhishingResistant}}, want: Allow},
 		{name: "a Temporary Access Pass satisfies MFA", u: admin, r: tap, t: defaults(), want: Allow},
+		{name: "a Temporary Access Pass is never offered as a second factor", u: user(reg("t", method.KindTAP, false), phone), r: familiar(), t: plain(), g: []Grant{{MFA: true}}, want: RequireMFA, offer: method.OptionSMS,
+			check: func(t *testing.T, d Decision) {
+				if slices.Contains(d.Options, method.OptionTAP) {
+					t.Fatalf("options %v", d.Options)
+				}
+			}},
 		{name: "an app's step-up requires MFA", u: user(app), r: stepUp, t: plain(), want: RequireMFA, check: reasonIs(ReasonStepUp)},
 		{name: "registration campaign nudges after a successful sign-in", u: user(phone), r: familiar(), t: campaign, want: Register,
 			check: func(t *testing.T, d Decision) {

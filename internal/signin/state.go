@@ -53,7 +53,8 @@ var next = map[State][]State{
 	StatePassword:       {StatePassword, StateMFA, StateRegister, StateChangePassword, StateDone, StateBlocked},
 	StateMFA:            {StateMFA, StateRegister, StateChangePassword, StateDone, StateBlocked},
 	StateRegister:       {StateRegister, StateMFA, StateChangePassword, StateDone, StateBlocked},
-	StateChangePassword: {StateChangePassword, StateDone, StateBlocked},
+	StateDone:           {StateDone},
+	StateChangePassword: {StateChangePassword, StateRegister, StateDone, StateBlocked},
 }
 
 // allows reports whether a state accepts an action.

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vakt-id/vakt/internal/apperr"
+	"github.com/vakt-id/vakt/internal/audit"
 	"github.com/vakt-id/vakt/internal/delivery"
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/method"
@@ -115,7 +116,10 @@ func (e *Engine) TemporaryAccessPass(ctx context.Context, tenantID, flowID, pass
 		return View{}, invalidCredentials()
 	}
 	if !u.AccountEnabled {
-		return View{}, invalidCredentials()
+		d.Decision = policy.Decision{Outcome: policy.Block, Code: policy.CodeAccountDisabled, Message: "Your account is disabled. Contact your administrator."}
+		e.logSignIn(tenantID, d, u, policy.CodeAccountDisabled, "User account is disabled.")
+		f, err = e.save(ctx, f, d, StateBlocked)
+		return e.view(f, d), err
 	}
 	d.FirstFactor = method.OptionTAP
 	d.Auth = append(d.Auth, store.AuthDetail{Method: "Temporary Access Pass", At: e.now(), StepRequirement: "Primary authentication", Succeeded: true})
@@ -160,6 +164,7 @@ func (e *Engine) advance(ctx context.Context, f store.Flow, d flowData, u store.
 	if err != nil {
 		return View{}, err
 	}
+	tf.Allowed = verifiable(tf.Allowed)
 	req := policy.Request{Client: d.Client.Kind, AdminSurface: d.Client.AdminSurface, Familiar: d.Familiar, StepUp: d.Client.StepUp,
 		RADIUS: d.Client.RADIUS, FirstFactor: d.FirstFactor, MFADone: d.MFADone, PasswordChanged: d.PasswordChanged,
 		RegistrationSkipped: d.RegistrationSkipped}
@@ -196,11 +201,16 @@ func (e *Engine) advance(ctx context.Context, f store.Flow, d flowData, u store.
 		f, err = e.save(ctx, f, d, StateBlocked)
 		return e.view(f, d), err
 	case policy.Register:
+		e.logSignIn(f.TenantID, d, u, dec.Code, "The user must register a verification method.")
 		f, err = e.save(ctx, f, d, StateRegister)
 		return e.view(f, d), err
 	case policy.ChangePassword:
+		e.logSignIn(f.TenantID, d, u, dec.Code, "The user must change their password.")
 		f, err = e.save(ctx, f, d, StateChangePassword)
 		return e.view(f, d), err
+	}
+	if d.MFADone == nil && d.Selected == "" {
+		e.logSignIn(f.TenantID, d, u, dec.Code, "Strong authentication is required.")
 	}
 	// A second factor: select the first offered; a text or call goes out
 	// on its own unless the client lets the user choose first (P-2.4).
@@ -415,14 +425,22 @@ func (e *Engine) RegisterFinish(ctx context.Context, tenantID, flowID, code stri
 	if _, err := e.Methods.FinishTOTP(ctx, self, tenantID, u.ID, d.EnrolmentID, code, true); err != nil {
 		return View{}, e.mfaFailed(ctx, tenantID, d, u, method.OptionSoftwareOath, err)
 	}
-	// Per-user MFA: Enabled becomes Enforced once the user has registered.
+	// Per-user MFA: Enabled becomes Enforced once the user has registered
+	// (P-3.1) — a change of the user's state, so it is audited.
 	if u.PerUserMFA == store.PerUserMFAEnabled {
-		if u, err = e.Store.UpdateUser(ctx, tenantID, u.ID, func(x *store.User) error {
-			if x.PerUserMFA == store.PerUserMFAEnabled {
+		err := e.Store.InTx(ctx, func(tx store.Store) error {
+			var err error
+			if u, err = tx.UpdateUser(ctx, tenantID, u.ID, func(x *store.User) error {
 				x.PerUserMFA = store.PerUserMFAEnforced
+				return nil
+			}); err != nil {
+				return err
 			}
-			return nil
-		}); err != nil {
+			return tx.AppendAudit(ctx, audit.New(ctx, self, tenantID, e.now(), audit.Entry{Activity: "Update per-user multifactor authentication state",
+				Category: "UserManagement", Operation: "Update", Details: map[string]string{"reason": "The user completed MFA registration."},
+				Targets: []store.AuditTarget{audit.UserTarget(u, audit.Prop("StrongAuthenticationRequirement", "enabled", "enforced"))}}))
+		})
+		if err != nil {
 			return View{}, err
 		}
 	}
@@ -660,6 +678,7 @@ func (e *Engine) logSignIn(tenantID string, d flowData, u store.User, code int, 
 		UserPrincipalName: upn, AppID: d.Client.App, AppDisplayName: d.Client.AppName, IPAddress: addrString(d.Client.IP),
 		ClientAppUsed: client, CorrelationID: d.Client.CorrelationID, IsInteractive: !d.Client.RADIUS, UserAgent: d.Client.UserAgent,
 		ErrorCode: code, FailureReason: reason, AppliedCAPolicies: d.Applied, AuthDetails: d.Auth,
+		Device:                    store.SignInDevice{DeviceID: d.Client.DeviceID},
 		AuthenticationRequirement: "singleFactorAuthentication", ConditionalAccessStatus: caStatus(d.Applied)}
 	if d.Decision.MFAUsed || d.MFADone != nil {
 		entry.AuthenticationRequirement = "multiFactorAuthentication"
@@ -687,4 +706,24 @@ func caStatus(applied []store.AppliedCAPolicy) string {
 		}
 	}
 	return status
+}
+
+// canVerify lists the second factors this engine can check today; the
+// policy may allow more (push and security keys arrive with their own
+// features), but offering a method that cannot be finished would strand
+// the user.
+var canVerify = map[method.Option]bool{
+	method.OptionAppCode: true, method.OptionSoftwareOath: true, method.OptionHardwareOath: true,
+	method.OptionSMS: true, method.OptionVoiceMobile: true, method.OptionVoiceAlternateMobile: true, method.OptionVoiceOffice: true,
+	method.OptionTAP: true, method.OptionEmail: true, method.OptionSecurityQuestions: true,
+}
+
+// verifiable masks the policy's allowed options down to what can be
+// verified (a copy: the map may be shared).
+func verifiable(allowed map[method.Option]bool) map[method.Option]bool {
+	out := make(map[method.Option]bool, len(allowed))
+	for o, ok := range allowed {
+		out[o] = ok && canVerify[o]
+	}
+	return out
 }
