@@ -549,12 +549,13 @@ func (e *Engine) complete(ctx context.Context, f store.Flow, d flowData, u store
 		if f, err = in.save(ctx, f, d, StateDone); err != nil {
 			return err
 		}
-		return tx.CreateSession(ctx, s)
+		if err := tx.CreateSession(ctx, s); err != nil {
+			return err
+		}
+		_, err = tx.UpdateUser(ctx, f.TenantID, u.ID, func(x *store.User) error { x.LastSignInAt = &now; return nil })
+		return err
 	})
 	if err != nil {
-		return View{}, err
-	}
-	if _, err := e.Store.UpdateUser(ctx, f.TenantID, u.ID, func(x *store.User) error { x.LastSignInAt = &now; return nil }); err != nil {
 		return View{}, err
 	}
 	// A success clears the failures of its own scope only: signing in at
