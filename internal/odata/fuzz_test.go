@@ -25,7 +25,7 @@ func FuzzParseFilter(f *testing.F) {
 		if len(expr) > MaxFilterLen+1 {
 			// Only the length check sees these; skipping them keeps the
 			// fuzzer from spending minutes minimising huge inputs.
-			t.Skip()
+			return
 		}
 		flt, err := ParseFilter(expr, userFields)
 		if err != nil {

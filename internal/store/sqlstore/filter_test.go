@@ -52,7 +52,7 @@ func FuzzFilterSQL(f *testing.F) {
 	f.Add(`not not (mail eq 'O''Brien')`)
 	f.Fuzz(func(t *testing.T, expr string) {
 		if len(expr) > odata.MaxFilterLen {
-			t.Skip()
+			return
 		}
 		flt, err := odata.ParseFilter(expr, userKinds)
 		if err != nil {
