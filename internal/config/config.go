@@ -53,6 +53,9 @@ type Config struct {
 	MasterKeyFile string `yaml:"masterKeyFile"`
 	// Radius is the RADIUS UDP listen address; empty disables RADIUS.
 	Radius string `yaml:"radius"`
+	// GeoIPDatabase is a MaxMind-format country database for country
+	// named locations; without it every country is unknown.
+	GeoIPDatabase string `yaml:"geoipDatabase"`
 	// TrustedProxies lists reverse proxies (IPs or CIDR prefixes) whose
 	// X-Forwarded-For is believed. See TrustedProxyPrefixes.
 	TrustedProxies []string `yaml:"trustedProxies"`
@@ -244,6 +247,7 @@ func (c *Config) loadEnv(env func(string) string) error {
 		{"VAKT_DATA", &c.Data},
 		{"VAKT_MASTER_KEY_FILE", &c.MasterKeyFile},
 		{"VAKT_RADIUS", &c.Radius},
+		{"VAKT_GEOIP_DATABASE", &c.GeoIPDatabase},
 		{"VAKT_LOG_LEVEL", &c.Log.Level},
 		{"VAKT_LOG_FORMAT", &c.Log.Format},
 	} {

@@ -346,3 +346,13 @@ func contains(os []method.Option, o method.Option) bool {
 	}
 	return false
 }
+
+// SatisfiedBy reports whether the sign-in so far meets the grant (for the
+// sign-in log's per-policy results).
+func (g Grant) SatisfiedBy(r Request) bool {
+	if g.Block {
+		return false
+	}
+	s, pw, ok := g.needs(r)
+	return ok && s <= mfaStrength(r) && (!pw || r.PasswordChanged)
+}

@@ -1,0 +1,91 @@
+package app
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/vakt-id/vakt/internal/policy"
+	"github.com/vakt-id/vakt/internal/policy/ca"
+	"github.com/vakt-id/vakt/internal/signin"
+	"github.com/vakt-id/vakt/internal/store"
+)
+
+// caSource loads a tenant's conditional-access policies and named
+// locations (internal/capolicy).
+type caSource interface {
+	Definitions(ctx context.Context, tenantID string) ([]ca.Policy, []ca.NamedLocation, error)
+}
+
+// caEvaluator evaluates conditional access for the sign-in engine. The
+// compiled set of each tenant is kept for settingsTTL (dropped at once
+// when this node changes the tenant's policies), since compiling large
+// named locations costs far more than evaluating them.
+type caEvaluator struct {
+	src     caSource
+	country ca.CountryLookup
+	now     func() time.Time
+	mu      sync.Mutex
+	cache   map[string]compiledSet
+}
+
+type compiledSet struct {
+	set  *ca.Set
+	read time.Time
+}
+
+var _ signin.ConditionalAccess = (*caEvaluator)(nil)
+
+func newCAEvaluator(src caSource, country ca.CountryLookup) *caEvaluator {
+	return &caEvaluator{src: src, country: country, now: time.Now, cache: map[string]compiledSet{}}
+}
+
+// forget drops a tenant's compiled policies.
+func (c *caEvaluator) forget(tenantID string) {
+	c.mu.Lock()
+	delete(c.cache, tenantID)
+	c.mu.Unlock()
+}
+
+func (c *caEvaluator) set(ctx context.Context, tenantID string) (*ca.Set, error) {
+	now := c.now()
+	c.mu.Lock()
+	cs, ok := c.cache[tenantID]
+	c.mu.Unlock()
+	if ok && now.Sub(cs.read) < settingsTTL && !now.Before(cs.read) {
+		return cs.set, nil
+	}
+	ps, ls, err := c.src.Definitions(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	set, err := ca.Compile(ps, ls)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.cache) > 10_000 {
+		clear(c.cache)
+	}
+	c.cache[tenantID] = compiledSet{set: set, read: now}
+	c.mu.Unlock()
+	return set, nil
+}
+
+// Evaluate returns the grants of the enforced policies that apply and
+// every policy's result for the sign-in log.
+func (c *caEvaluator) Evaluate(ctx context.Context, tenantID string, in signin.CAInput) ([]policy.Grant, []store.AppliedCAPolicy, error) {
+	set, err := c.set(ctx, tenantID)
+	if err != nil || set.Len() == 0 {
+		return nil, nil, err
+	}
+	input := ca.Input{UserID: in.User.ID, Groups: in.Groups, Roles: in.Roles, Guest: in.User.UserType == "guest",
+		AppID: in.AppID, AdminSurface: in.Request.AdminSurface, Client: in.Client, IP: in.IP,
+		Platform: in.Platform, Compliant: in.Request.Compliant, SignInRisk: in.Request.SignInRisk, UserRisk: policy.RiskNone}
+	if set.NeedsCountry() {
+		input.Country = ca.LookupCountry(c.country, in.IP)
+	}
+	out, results := set.Evaluate(input, nil)
+	satisfied := func(g policy.Grant) bool { return g.SatisfiedBy(in.Request) }
+	return out.Grants, ca.LogResults(results, satisfied, !in.Client.Legacy()), nil
+}
