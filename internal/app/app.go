@@ -18,6 +18,7 @@ import (
 	"github.com/vakt-id/vakt/internal/admin"
 	"github.com/vakt-id/vakt/internal/apperr"
 	"github.com/vakt-id/vakt/internal/authpolicy"
+	"github.com/vakt-id/vakt/internal/capolicy"
 	"github.com/vakt-id/vakt/internal/config"
 	"github.com/vakt-id/vakt/internal/delivery"
 	"github.com/vakt-id/vakt/internal/password"
@@ -42,6 +43,9 @@ type App struct {
 	// SecurityInfo manages users' authentication methods.
 	SecurityInfo *securityinfo.Service
 	Policies     *authpolicy.Service // security defaults, methods policy
+	// ConditionalAccess manages conditional access policies and named
+	// locations.
+	ConditionalAccess *capolicy.Service
 	// SignIn runs interactive sign-ins; SignInLog batches their log.
 	SignIn    *signin.Engine
 	SignInLog *signinlog.Writer
@@ -111,6 +115,8 @@ func New(cfg config.Config, st store.Store, keys *secret.Keyring, log *slog.Logg
 	a.SecurityInfo = &securityinfo.Service{Store: a.Store, Keys: a.Keys, Hasher: a.Hasher, Sender: &delivery.Router{},
 		Config: securityinfo.DefaultConfig(), PublicURL: cfg.PublicURL, Log: log}
 	a.Policies = &authpolicy.Service{Store: a.Store, Admin: a.Admin}
+	a.ConditionalAccess = &capolicy.Service{Store: a.Store, SecurityDefaults: a.Policies}
+	a.Policies.ConditionalAccess = a.ConditionalAccess
 	a.SecurityInfo.Allowed = a.allowedKinds
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -17,6 +17,7 @@ import (
 	"github.com/vakt-id/vakt/internal/apperr"
 	"github.com/vakt-id/vakt/internal/audit"
 	"github.com/vakt-id/vakt/internal/authpolicy"
+	"github.com/vakt-id/vakt/internal/capolicy"
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/httpx"
 	"github.com/vakt-id/vakt/internal/securityinfo"
@@ -38,6 +39,10 @@ type API struct {
 	PublicURL    string // no trailing slash
 	MaxBodyBytes int64
 	Log          *slog.Logger
+
+	// ConditionalAccess manages conditional access policies and named
+	// locations; nil leaves their routes out.
+	ConditionalAccess *capolicy.Service
 }
 
 // call is one authenticated request.
@@ -68,6 +73,7 @@ func (a *API) Mount(mux *http.ServeMux) {
 	a.signInRoutes(add)
 	a.methodRoutes(add)
 	a.policyRoutes(add)
+	a.caRoutes(add)
 	for _, version := range []string{"v1.0", "beta"} {
 		for path, methods := range routes {
 			mux.Handle("/"+version+path, a.dispatch(version, methods))

@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Sessions", testSessions},
 		{"SignIns", testSignIns},
 		{"Lockouts", testLockouts},
+		{"ConditionalAccess", testConditionalAccess},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
