@@ -22,6 +22,7 @@ import (
 	"github.com/vakt-id/vakt/internal/config"
 	"github.com/vakt-id/vakt/internal/delivery"
 	"github.com/vakt-id/vakt/internal/password"
+	"github.com/vakt-id/vakt/internal/policy/ca/geoip"
 	"github.com/vakt-id/vakt/internal/secret"
 	"github.com/vakt-id/vakt/internal/securityinfo"
 	"github.com/vakt-id/vakt/internal/signin"
@@ -46,6 +47,7 @@ type App struct {
 	// ConditionalAccess manages conditional access policies and named
 	// locations.
 	ConditionalAccess *capolicy.Service
+	caEval            *caEvaluator
 	// SignIn runs interactive sign-ins; SignInLog batches their log.
 	SignIn    *signin.Engine
 	SignInLog *signinlog.Writer
@@ -92,6 +94,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, fmt.Errorf("unsupported database %q", cfg.StoreKind())
 	}
 	a := New(cfg, st, keys, log)
+	if cfg.GeoIPDatabase != "" {
+		// A missing file means "country unknown"; a broken one stops start-up.
+		geo, err := geoip.Open(cfg.GeoIPDatabase)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("geoipDatabase: %w", err)
+		}
+		a.caEval.country = geo
+	}
 	sender, err := newSender(cfg)
 	if err != nil {
 		st.Close()
@@ -123,6 +134,9 @@ func New(cfg config.Config, st store.Store, keys *secret.Keyring, log *slog.Logg
 	a.SignInLog = signinlog.New(a.Store, signinlog.Options{Log: log, Metrics: a.Metrics})
 	a.SignIn = a.newEngine()
 	a.SignIn.Log = a.SignInLog
+	a.caEval = newCAEvaluator(caDefinitions{a.ConditionalAccess}, nil)
+	a.ConditionalAccess.Changed = a.caEval.forget
+	a.SignIn.CA = a.caEval
 	return a
 }
 

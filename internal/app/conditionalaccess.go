@@ -2,9 +2,12 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
+	"github.com/vakt-id/vakt/internal/capolicy"
 	"github.com/vakt-id/vakt/internal/policy"
 	"github.com/vakt-id/vakt/internal/policy/ca"
 	"github.com/vakt-id/vakt/internal/signin"
@@ -88,4 +91,31 @@ func (c *caEvaluator) Evaluate(ctx context.Context, tenantID string, in signin.C
 	out, results := set.Evaluate(input, nil)
 	satisfied := func(g policy.Grant) bool { return g.SatisfiedBy(in.Request) }
 	return out.Grants, ca.LogResults(results, satisfied, !in.Client.Legacy()), nil
+}
+
+// caDefinitions reads the stored Graph documents into the engine's types.
+type caDefinitions struct{ s *capolicy.Service }
+
+func (d caDefinitions) Definitions(ctx context.Context, tenantID string) ([]ca.Policy, []ca.NamedLocation, error) {
+	stored, err := d.s.AllPolicies(ctx, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	ps := make([]ca.Policy, len(stored))
+	for i, p := range stored {
+		if err := json.Unmarshal(p.Doc, &ps[i]); err != nil {
+			return nil, nil, fmt.Errorf("conditional access policy %s: %w", p.ID, err)
+		}
+	}
+	locs, err := d.s.AllNamedLocations(ctx, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	ls := make([]ca.NamedLocation, len(locs))
+	for i, l := range locs {
+		if err := json.Unmarshal(l.Doc, &ls[i]); err != nil {
+			return nil, nil, fmt.Errorf("named location %s: %w", l.ID, err)
+		}
+	}
+	return ps, ls, nil
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/method"
 	"github.com/vakt-id/vakt/internal/method/totp"
+	"github.com/vakt-id/vakt/internal/policy"
 	"github.com/vakt-id/vakt/internal/secret"
 	"github.com/vakt-id/vakt/internal/signin"
 	"github.com/vakt-id/vakt/internal/store"
@@ -361,4 +363,87 @@ func (w *world) session(token string) store.Session {
 	}
 	json.NewDecoder(resp.Body).Decode(&s)
 	return store.Session{UserID: s.UserID, Methods: s.AMR, MFAAt: s.MFATime}
+}
+
+// TestConditionalAccessSignIn: "require MFA outside trusted networks" lets
+// the office through on a password and asks for MFA elsewhere; "block
+// legacy authentication" stops a legacy client; a report-only policy is
+// logged and never enforced.
+func TestConditionalAccessSignIn(t *testing.T) {
+	for _, b := range storetest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			w := newWorld(t, b.New)
+			w.defaultsOff()
+			u := w.user("ca@contoso.com")
+			en, _ := w.a.SecurityInfo.BeginTOTP(w.ctx, w.tenant.ID, u.ID, "")
+			w.a.SecurityInfo.FinishTOTP(w.ctx, op, w.tenant.ID, u.ID, en.MethodID, w.code(en.SecretKey), false)
+			loc, err := w.a.ConditionalAccess.CreateNamedLocation(w.ctx, op, w.tenant.ID, []byte(`{"@odata.type":"#microsoft.graph.ipNamedLocation",
+				"displayName":"Office","isTrusted":true,"ipRanges":[{"@odata.type":"#microsoft.graph.iPv4CidrRange","cidrAddress":"10.1.1.0/24"}]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			policies := []string{
+				`{"displayName":"Require MFA off-network","state":"enabled","conditions":{"clientAppTypes":["all"],"applications":{"includeApplications":["All"]},
+				  "users":{"includeUsers":["All"]},"locations":{"includeLocations":["All"],"excludeLocations":["AllTrusted"]}},
+				  "grantControls":{"operator":"OR","builtInControls":["mfa"]}}`,
+				`{"displayName":"Block legacy authentication","state":"enabled","conditions":{"clientAppTypes":["exchangeActiveSync","other"],
+				  "applications":{"includeApplications":["All"]},"users":{"includeUsers":["All"]}},"grantControls":{"operator":"OR","builtInControls":["block"]}}`,
+				`{"displayName":"Trial: block everyone","state":"enabledForReportingButNotEnforced","conditions":{"clientAppTypes":["all"],
+				  "applications":{"includeApplications":["All"]},"users":{"includeUsers":["All"]}},"grantControls":{"operator":"OR","builtInControls":["block"]}}`,
+			}
+			for _, p := range policies {
+				if _, err := w.a.ConditionalAccess.CreatePolicy(w.ctx, op, w.tenant.ID, []byte(p)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_ = loc
+			// The office is trusted: the password is enough.
+			if v := w.signIn(u.UPN, "10.1.1.5"); v.State != signin.StateDone {
+				t.Fatalf("office sign-in: %+v", v)
+			}
+			// Elsewhere MFA is required, once.
+			w.advance(time.Minute)
+			v := w.signIn(u.UPN, "203.0.113.9")
+			if v.State != signin.StateMFA {
+				t.Fatalf("off-network sign-in: %+v", v)
+			}
+			if v = w.call("POST", "signin/"+v.FlowID+"/verify", "203.0.113.9", map[string]any{"code": w.code(en.SecretKey)}, 200); v.State != signin.StateDone {
+				t.Fatalf("after MFA: %+v", v)
+			}
+			// A legacy client is blocked.
+			lv, err := w.a.SignIn.Start(w.ctx, w.tenant.ID, u.UPN, signin.Client{Kind: policy.ClientOther, IP: netip.MustParseAddr("10.1.1.5")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lv, err = w.a.SignIn.Password(w.ctx, w.tenant.ID, lv.FlowID, "Lila-Kor-Flyger-88", false); err != nil || lv.State != signin.StateBlocked || lv.Blocked.Code != policy.CodeBlockedByPolicy {
+				t.Fatalf("legacy sign-in: %+v %v", lv, err)
+			}
+			// The log has each policy's result.
+			w.a.SignInLog.Flush(w.ctx)
+			p, _ := w.a.Store.ListSignIns(w.ctx, w.tenant.ID, store.ListQuery{})
+			results := func(e store.SignIn) map[string]string {
+				m := map[string]string{}
+				for _, a := range e.AppliedCAPolicies {
+					m[a.DisplayName] = a.Result
+				}
+				return m
+			}
+			var office, away, legacy map[string]string
+			var legacyStatus string
+			for _, e := range p.Items {
+				switch {
+				case e.ErrorCode == 0 && e.IPAddress == "10.1.1.5":
+					office = results(e)
+				case e.ErrorCode == 0 && e.IPAddress == "203.0.113.9":
+					away = results(e)
+				case e.ErrorCode == policy.CodeBlockedByPolicy:
+					legacy, legacyStatus = results(e), e.ConditionalAccessStatus
+				}
+			}
+			if office["Require MFA off-network"] != "notApplied" || office["Trial: block everyone"] != "reportOnlyFailure" ||
+				away["Require MFA off-network"] != "success" || legacy["Block legacy authentication"] != "failure" || legacyStatus != "failure" {
+				t.Fatalf("office %v\naway %v\nlegacy %v (%s)", office, away, legacy, legacyStatus)
+			}
+		})
+	}
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/vakt-id/vakt/internal/apperr"
 	"github.com/vakt-id/vakt/internal/audit"
 	"github.com/vakt-id/vakt/internal/directory"
+	"github.com/vakt-id/vakt/internal/policy/ca"
 	"github.com/vakt-id/vakt/internal/store"
 )
 
@@ -153,7 +154,33 @@ func normalizePolicy(fields map[string]any) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return doc, checkPolicy(doc)
+	if err := checkPolicy(doc); err != nil {
+		return nil, err
+	}
+	var p ca.Policy
+	return doc, engineCheck(doc, &p, func() error { return p.Validate() })
+}
+
+// engineCheck runs the evaluation engine's own validation on a canonical
+// document, so nothing is stored that the engine would later refuse to
+// compile (which would leave the tenant's sign-ins without their policies).
+func engineCheck(doc map[string]any, v any, validate func() error) error {
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return invalid("", "The policy cannot be evaluated: %s", clip(err.Error()))
+	}
+	err = validate()
+	if err == nil {
+		return nil
+	}
+	var fe *ca.FieldError
+	if errors.As(err, &fe) {
+		return invalid(fe.Field, "%s", fe.Error())
+	}
+	return invalid("", "%s", err.Error())
 }
 
 // notFound is the 404 of a policy or named location.

@@ -355,8 +355,7 @@ func TestPolicyValidation(t *testing.T) {
 			"devices":{"deviceFilter":{"mode":"exclude","rule":"device.isCompliant -eq True"}},
 			"signInRiskLevels":["medium","high"]},
 			"grantControls":{"operator":"AND","builtInControls":["compliantDevice"],"authenticationStrength":{"id":"00000000-0000-0000-0000-000000000004"}},
-			"sessionControls":{"persistentBrowser":{"isEnabled":true,"mode":"never"},
-				"signInFrequency":{"isEnabled":true,"frequencyInterval":"everyTime","authenticationType":"secondaryAuthentication"}}}`
+			"sessionControls":{"signInFrequency":{"isEnabled":true,"frequencyInterval":"everyTime","authenticationType":"secondaryAuthentication"}}}`
 		p, err := f.svc.CreatePolicy(ctx, op, f.tenant, []byte(body))
 		if err != nil {
 			t.Fatal(err)

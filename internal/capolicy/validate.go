@@ -12,6 +12,7 @@ import (
 
 	"github.com/vakt-id/vakt/internal/apperr"
 	"github.com/vakt-id/vakt/internal/directory"
+	"github.com/vakt-id/vakt/internal/policy/ca"
 	"github.com/vakt-id/vakt/internal/store"
 )
 
@@ -321,7 +322,8 @@ func normalizeLocation(kind string, fields map[string]any) (map[string]any, erro
 			return nil, err
 		}
 		doc["ipRanges"] = ranges
-		return doc, nil
+		var l ca.NamedLocation
+		return doc, engineCheck(doc, &l, func() error { return l.Validate() })
 	}
 	codes := strList(doc, "countriesAndRegions")
 	for i, c := range codes {
@@ -335,7 +337,8 @@ func normalizeLocation(kind string, fields map[string]any) (map[string]any, erro
 	if len(codes) == 0 && doc["includeUnknownCountriesAndRegions"] != true {
 		return nil, invalid("countriesAndRegions", "Property 'countriesAndRegions' needs at least one country or region (or set includeUnknownCountriesAndRegions).")
 	}
-	return doc, nil
+	var l ca.NamedLocation
+	return doc, engineCheck(doc, &l, func() error { return l.Validate() })
 }
 
 // ipRanges checks the ranges of an IP named location.
