@@ -102,6 +102,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 			return nil, fmt.Errorf("geoipDatabase: %w", err)
 		}
 		a.caEval.country = geo
+		a.ConditionalAccess.Country = geo
 	}
 	sender, err := newSender(cfg)
 	if err != nil {

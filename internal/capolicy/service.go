@@ -16,8 +16,12 @@
 // security defaults are on, and EnabledPolicyCount lets internal/authpolicy
 // refuse the other direction.
 //
-// The evaluation of policies lives elsewhere; this package holds no
-// sign-in logic.
+// The evaluation of policies is internal/policy/ca's and the sign-in's is
+// internal/app's; this package uses the engine for the administrators'
+// tools: What If (whatif.go, P-7.5), the templates (templates.go, P-7.6),
+// the guard rails that refuse locking the administrators out
+// (guardrails.go, P-7.7), and the replay of a policy against the sign-in
+// log (replay.go).
 package capolicy
 
 import (
@@ -59,6 +63,10 @@ type Service struct {
 	// Changed is told after every write attempt of this node, so caches
 	// of a tenant's policies can drop it.
 	Changed func(tenantID string)
+	// Country resolves an IP address to its country for What If and
+	// replay (nil: the country of an address is unknown, as for a sign-in
+	// without a GeoIP database).
+	Country ca.CountryLookup
 }
 
 func (s *Service) now() time.Time {
@@ -284,6 +292,9 @@ func (s *Service) CreatePolicy(ctx context.Context, actor directory.Actor, tenan
 		if err := checkReferences(ctx, tx, ca, tenantID, doc); err != nil {
 			return err
 		}
+		if err := s.guardAdmins(ctx, tx, actor, tenantID, doc); err != nil {
+			return err
+		}
 		if err := ca.CreateCAPolicy(ctx, p); err != nil {
 			return apperr.FromStore(err, "The conditional access policy")
 		}
@@ -402,6 +413,9 @@ func (s *Service) updatePolicy(ctx context.Context, actor directory.Actor, tenan
 			return errCheckSecurityDefaults
 		}
 		if err := checkReferences(ctx, tx, ca, tenantID, doc); err != nil {
+			return err
+		}
+		if err := s.guardAdmins(ctx, tx, actor, tenantID, doc); err != nil {
 			return err
 		}
 		now := s.now()

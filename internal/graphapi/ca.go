@@ -71,6 +71,7 @@ func (a *API) caRoutes(add func(method, path string, h handlerFunc)) {
 	add("GET", caLocationsPath+"/{id}", a.getNamedLocation)
 	add("PATCH", caLocationsPath+"/{id}", a.updateNamedLocation)
 	add("DELETE", caLocationsPath+"/{id}", a.deleteNamedLocation)
+	a.caToolRoutes(add) // What If, templates, replay (ca_whatif.go)
 }
 
 // jsonObject reads the request body: JSON, within the size limit, one
