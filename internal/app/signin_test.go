@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -365,6 +364,49 @@ func (w *world) session(token string) store.Session {
 	return store.Session{UserID: s.UserID, Methods: s.AMR, MFAAt: s.MFATime}
 }
 
+// basic signs in to the legacy endpoint with HTTP basic authentication.
+func (w *world) basic(user, pass, ip string) int {
+	req, _ := http.NewRequest("GET", w.srv.URL+"/"+w.tenant.ID+"/api/legacy", nil)
+	req.SetBasicAuth(user, pass)
+	req.Header.Set("X-Forwarded-For", ip)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestLegacyEndpoint: HTTP basic auth works where nothing more is needed,
+// and is refused where a second factor is (it cannot do one).
+func TestLegacyEndpoint(t *testing.T) {
+	w := newWorld(t, storetest.SQLite)
+	w.defaultsOff()
+	u := w.user("legacy@contoso.com")
+	if code := w.basic(u.UPN, "Lila-Kor-Flyger-88", "10.1.1.5"); code != 200 {
+		t.Fatalf("password only: %d", code)
+	}
+	if code := w.basic(u.UPN, "wrong", "10.1.1.5"); code != 401 {
+		t.Fatalf("wrong password: %d", code)
+	}
+	w.a.Admin.SetPerUserMFA(w.ctx, op, w.tenant.ID, []string{u.UPN}, store.PerUserMFAEnforced)
+	if code := w.basic(u.UPN, "Lila-Kor-Flyger-88", "10.1.1.5"); code != 401 {
+		t.Fatalf("MFA required: %d", code)
+	}
+	// Security defaults block legacy authentication outright.
+	if err := w.a.Policies.SetSecurityDefaults(w.ctx, op, w.tenant.ID, true, "", false); err != nil {
+		t.Fatal(err)
+	}
+	if code := w.basic(u.UPN, "Lila-Kor-Flyger-88", "10.1.1.5"); code != 403 {
+		t.Fatalf("security defaults: %d", code)
+	}
+	w.a.SignInLog.Flush(w.ctx)
+	p, _ := w.a.Store.ListSignIns(w.ctx, w.tenant.ID, store.ListQuery{})
+	if len(p.Items) == 0 || p.Items[0].ClientAppUsed != "Other clients" {
+		t.Fatalf("the log does not show the legacy client: %+v", p.Items)
+	}
+}
+
 // TestConditionalAccessSignIn: "require MFA outside trusted networks" lets
 // the office through on a password and asks for MFA elsewhere; "block
 // legacy authentication" stops a legacy client; a report-only policy is
@@ -410,13 +452,9 @@ func TestConditionalAccessSignIn(t *testing.T) {
 			if v = w.call("POST", "signin/"+v.FlowID+"/verify", "203.0.113.9", map[string]any{"code": w.code(en.SecretKey)}, 200); v.State != signin.StateDone {
 				t.Fatalf("after MFA: %+v", v)
 			}
-			// A legacy client is blocked.
-			lv, err := w.a.SignIn.Start(w.ctx, w.tenant.ID, u.UPN, signin.Client{Kind: policy.ClientOther, IP: netip.MustParseAddr("10.1.1.5")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if lv, err = w.a.SignIn.Password(w.ctx, w.tenant.ID, lv.FlowID, "Lila-Kor-Flyger-88", false); err != nil || lv.State != signin.StateBlocked || lv.Blocked.Code != policy.CodeBlockedByPolicy {
-				t.Fatalf("legacy sign-in: %+v %v", lv, err)
+			// A legacy client — HTTP basic authentication — is blocked.
+			if code := w.basic(u.UPN, "Lila-Kor-Flyger-88", "10.1.1.5"); code != 403 {
+				t.Fatalf("legacy sign-in: %d, want 403", code)
 			}
 			// The log has each policy's result.
 			w.a.SignInLog.Flush(w.ctx)

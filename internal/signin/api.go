@@ -57,6 +57,9 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, tenant store.Tenant,
 		v, err = a.Engine.Get(ctx, tenant.ID, parts[1])
 	case len(parts) >= 3 && parts[0] == "signin" && r.Method == http.MethodPost:
 		v, err = a.step(w, r, tenant.ID, parts[1], strings.Join(parts[2:], "/"))
+	case len(parts) == 1 && parts[0] == "legacy" && r.Method == http.MethodGet:
+		a.legacy(w, r, tenant)
+		return
 	case len(parts) == 1 && parts[0] == "session" && r.Method == http.MethodGet:
 		a.session(w, r, tenant.ID)
 		return
@@ -223,4 +226,47 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
 	}
 	writeJSON(w, status, map[string]any{"error": map[string]string{"code": ae.Code, "message": ae.Message}})
+}
+
+// legacy is an app endpoint that takes HTTP basic authentication: the
+// "legacy authentication" client type of conditional access (P-6.4). It
+// cannot do a second factor, so a sign-in that needs one is refused; it
+// exists so that blocking legacy authentication has something real to
+// block, and so administrators can see who still uses it.
+func (a *API) legacy(w http.ResponseWriter, r *http.Request, tenant store.Tenant) {
+	ctx := r.Context()
+	user, pass, ok := r.BasicAuth()
+	challenge := func() { w.Header().Set("WWW-Authenticate", `Basic realm="vakt", charset="UTF-8"`) }
+	if !ok {
+		challenge()
+		a.fail(w, r, apperr.Unauthenticatedf("Basic authentication is required.").WithCode("noCredentials"))
+		return
+	}
+	c := Client{Kind: policy.ClientOther, IP: httpx.ClientIPFrom(ctx), UserAgent: truncate(r.UserAgent(), 512),
+		CorrelationID: httpx.RequestIDFrom(ctx)}
+	v, err := a.Engine.Start(ctx, tenant.ID, user, c)
+	if err == nil {
+		v, err = a.Engine.Password(ctx, tenant.ID, v.FlowID, pass, false)
+	}
+	if err != nil {
+		if ae, ok := apperr.As(err); ok && ae.Code == "invalidCredentials" {
+			challenge()
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]string{"code": ae.Code, "message": ae.Message}})
+			return
+		}
+		a.fail(w, r, err)
+		return
+	}
+	switch v.State {
+	case StateDone:
+		// Nothing to keep: the answer is the whole exchange.
+		_ = a.Engine.SignOut(ctx, tenant.ID, v.Session.Token)
+		writeJSON(w, http.StatusOK, map[string]any{"userPrincipalName": user, "authenticated": true})
+	case StateBlocked:
+		writeJSON(w, http.StatusForbidden, map[string]any{"error": map[string]any{"code": "blocked",
+			"message": v.Blocked.Message, "errorCode": v.Blocked.Code, "correlationId": v.Blocked.CorrelationID}})
+	default:
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]string{"code": "interactionRequired",
+			"message": "This sign-in needs a step this client cannot do (a second factor, registration or a new password). Use an app or browser that supports modern sign-in."}})
+	}
 }
