@@ -133,26 +133,6 @@ func clientOfLog(s string) policy.ClientApp {
 	return policy.ClientBrowser
 }
 
-// platformOfAgent reads the device platform from a user agent as the
-// sign-in engine does (internal/signin).
-func platformOfAgent(ua string) string {
-	switch u := strings.ToLower(ua); {
-	case strings.Contains(u, "windows phone"):
-		return "windowsPhone"
-	case strings.Contains(u, "android"):
-		return "android"
-	case strings.Contains(u, "iphone"), strings.Contains(u, "ipad"), strings.Contains(u, "ios"):
-		return "iOS"
-	case strings.Contains(u, "windows"):
-		return "windows"
-	case strings.Contains(u, "mac os x"), strings.Contains(u, "macintosh"):
-		return "macOS"
-	case strings.Contains(u, "linux"):
-		return "linux"
-	}
-	return ""
-}
-
 // Replay evaluates policy id against the tenant's sign-ins of the last
 // days (0 means ReplayDefaultDays; 1 to ReplayMaxDays). Each entry is
 // evaluated with its user's current groups and roles, and the entry's
@@ -235,7 +215,7 @@ func (s *Service) Replay(ctx context.Context, tenantID, id string, days int) (Re
 				continue
 			}
 			in := uf.sb.input()
-			in.AppID, in.Client, in.Platform = e.AppID, clientOfLog(e.ClientAppUsed), platformOfAgent(e.UserAgent)
+			in.AppID, in.Client, in.Platform = e.AppID, clientOfLog(e.ClientAppUsed), ca.PlatformFromUserAgent(e.UserAgent)
 			in.AdminSurface = strings.EqualFold(e.AppID, ca.AdminPortalAppID)
 			in.Compliant, in.TrustType = e.Device.IsCompliant, e.Device.TrustType
 			in.SignInRisk = policy.ParseLevel(e.RiskLevelDuringSignIn)

@@ -17,6 +17,7 @@ import (
 	"github.com/vakt-id/vakt/internal/method"
 	"github.com/vakt-id/vakt/internal/password"
 	"github.com/vakt-id/vakt/internal/policy"
+	"github.com/vakt-id/vakt/internal/policy/ca"
 	"github.com/vakt-id/vakt/internal/securityinfo"
 	"github.com/vakt-id/vakt/internal/store"
 )
@@ -171,7 +172,7 @@ func (e *Engine) advance(ctx context.Context, f store.Flow, d flowData, u store.
 	var grants []policy.Grant
 	if e.CA != nil {
 		grants, d.Applied, err = e.CA.Evaluate(ctx, f.TenantID, CAInput{User: u, Groups: groups, Roles: roles, AppID: d.Client.App,
-			Client: d.Client.Kind, IP: d.Client.IP, Platform: platformOf(d.Client.UserAgent), Request: req})
+			Client: d.Client.Kind, IP: d.Client.IP, Platform: ca.PlatformFromUserAgent(d.Client.UserAgent), Request: req})
 		if err != nil {
 			return View{}, err
 		}
@@ -727,24 +728,4 @@ func verifiable(allowed map[method.Option]bool) map[method.Option]bool {
 		out[o] = ok && canVerify[o]
 	}
 	return out
-}
-
-// platformOf guesses the device platform from a User-Agent, for the
-// platform condition; "" when it cannot tell.
-func platformOf(ua string) string {
-	switch u := strings.ToLower(ua); {
-	case strings.Contains(u, "windows phone"):
-		return "windowsPhone"
-	case strings.Contains(u, "android"):
-		return "android"
-	case strings.Contains(u, "iphone"), strings.Contains(u, "ipad"), strings.Contains(u, "ios"):
-		return "iOS"
-	case strings.Contains(u, "windows"):
-		return "windows"
-	case strings.Contains(u, "mac os x"), strings.Contains(u, "macintosh"):
-		return "macOS"
-	case strings.Contains(u, "linux"):
-		return "linux"
-	}
-	return ""
 }
