@@ -157,18 +157,11 @@ func userCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		var users []store.User
-		q := store.ListQuery{Limit: 1000, OrderBy: "userPrincipalName"}
-		for {
-			p, err := a.Store.ListUsers(ctx, t.ID, q)
-			if err != nil {
-				return err
-			}
-			users = append(users, p.Items...)
-			if p.Next == "" {
-				break
-			}
-			q.After = p.Next
+		users, err := store.All(store.ListQuery{Limit: 1000, OrderBy: "userPrincipalName"}, func(q store.ListQuery) (store.Page[store.User], error) {
+			return a.Store.ListUsers(ctx, t.ID, q)
+		})
+		if err != nil {
+			return err
 		}
 		if format == "json" {
 			out := make([]map[string]any, len(users))
@@ -458,18 +451,11 @@ func groupCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		var groups []store.Group
-		q := store.ListQuery{Limit: 1000, OrderBy: "displayName"}
-		for {
-			p, err := a.Store.ListGroups(ctx, t.ID, q)
-			if err != nil {
-				return err
-			}
-			groups = append(groups, p.Items...)
-			if p.Next == "" {
-				break
-			}
-			q.After = p.Next
+		groups, err := store.All(store.ListQuery{Limit: 1000, OrderBy: "displayName"}, func(q store.ListQuery) (store.Page[store.Group], error) {
+			return a.Store.ListGroups(ctx, t.ID, q)
+		})
+		if err != nil {
+			return err
 		}
 		if format == "json" {
 			out := make([]map[string]any, len(groups))

@@ -82,17 +82,6 @@ func (s *Service) changed(tenantID string) {
 	}
 }
 
-// errNoCA: the store does not implement conditional access.
-var errNoCA = errors.New("capolicy: the store does not implement store.ConditionalAccess")
-
-func cas(st store.Store) (store.ConditionalAccess, error) {
-	ca, ok := st.(store.ConditionalAccess)
-	if !ok {
-		return nil, errNoCA
-	}
-	return ca, nil
-}
-
 func authorize(actor directory.Actor) error {
 	if !directory.Allowed(actor, directory.ActionConditionalAccess) {
 		return apperr.Forbiddenf("Insufficient privileges to complete the operation.")
@@ -275,27 +264,23 @@ func (s *Service) CreatePolicy(ctx context.Context, actor directory.Actor, tenan
 		return store.CAPolicy{}, err
 	}
 	err = s.Store.InTx(ctx, func(tx store.Store) error {
-		ca, err := cas(tx)
-		if err != nil {
+		if err := tx.LockConditionalAccess(ctx, tenantID); err != nil {
 			return err
 		}
-		if err := ca.LockConditionalAccess(ctx, tenantID); err != nil {
-			return err
-		}
-		n, err := ca.CountCAPolicies(ctx, tenantID, "")
+		n, err := tx.CountCAPolicies(ctx, tenantID, "")
 		if err != nil {
 			return err
 		}
 		if n >= MaxPolicies {
 			return apperr.Invalidf("The tenant already has %d conditional access policies, the most it can have; delete one first.", n).WithCode("quotaLimitReached")
 		}
-		if err := checkReferences(ctx, tx, ca, tenantID, doc); err != nil {
+		if err := checkReferences(ctx, tx, tenantID, doc); err != nil {
 			return err
 		}
 		if err := s.guardAdmins(ctx, tx, actor, tenantID, doc); err != nil {
 			return err
 		}
-		if err := ca.CreateCAPolicy(ctx, p); err != nil {
+		if err := tx.CreateCAPolicy(ctx, p); err != nil {
 			return apperr.FromStore(err, "The conditional access policy")
 		}
 		return s.audited(ctx, tx, actor, tenantID, "Add conditional access policy", "Add", policyTarget(p, nil, p.Doc))
@@ -308,22 +293,14 @@ func (s *Service) CreatePolicy(ctx context.Context, actor directory.Actor, tenan
 
 // Policy reads one policy (404 if the tenant has no such policy).
 func (s *Service) Policy(ctx context.Context, tenantID, id string) (store.CAPolicy, error) {
-	ca, err := cas(s.Store)
-	if err != nil {
-		return store.CAPolicy{}, err
-	}
-	p, err := ca.GetCAPolicy(ctx, tenantID, id)
+	p, err := s.Store.GetCAPolicy(ctx, tenantID, id)
 	return p, notFound(err, "Conditional access policy", id)
 }
 
 // ListPolicies pages through the tenant's policies (oldest first unless
 // ordered otherwise); see store.ConditionalAccess for the fields.
 func (s *Service) ListPolicies(ctx context.Context, tenantID string, q store.ListQuery) (store.Page[store.CAPolicy], error) {
-	ca, err := cas(s.Store)
-	if err != nil {
-		return store.Page[store.CAPolicy]{}, err
-	}
-	return ca.ListCAPolicies(ctx, tenantID, q)
+	return s.Store.ListCAPolicies(ctx, tenantID, q)
 }
 
 // AllPolicies returns every policy of the tenant, oldest first.
@@ -336,11 +313,7 @@ func (s *Service) AllPolicies(ctx context.Context, tenantID string) ([]store.CAP
 // ones do not count), for security defaults to refuse turning on
 // meanwhile (P-4.3).
 func (s *Service) EnabledPolicyCount(ctx context.Context, tenantID string) (int, error) {
-	ca, err := cas(s.Store)
-	if err != nil {
-		return 0, err
-	}
-	return ca.CountCAPolicies(ctx, tenantID, StateEnabled)
+	return s.Store.CountCAPolicies(ctx, tenantID, StateEnabled)
 }
 
 // UpdatePolicy applies a PATCH body: objects merge property by property,
@@ -378,14 +351,10 @@ func (s *Service) UpdatePolicy(ctx context.Context, actor directory.Actor, tenan
 func (s *Service) updatePolicy(ctx context.Context, actor directory.Actor, tenantID, id string, fields map[string]any, sdChecked bool) (store.CAPolicy, error) {
 	var out store.CAPolicy
 	err := s.Store.InTx(ctx, func(tx store.Store) error {
-		ca, err := cas(tx)
-		if err != nil {
+		if err := tx.LockConditionalAccess(ctx, tenantID); err != nil {
 			return err
 		}
-		if err := ca.LockConditionalAccess(ctx, tenantID); err != nil {
-			return err
-		}
-		cur, err := ca.GetCAPolicy(ctx, tenantID, id)
+		cur, err := tx.GetCAPolicy(ctx, tenantID, id)
 		if err != nil {
 			return notFound(err, "Conditional access policy", id)
 		}
@@ -412,7 +381,7 @@ func (s *Service) updatePolicy(ctx context.Context, actor directory.Actor, tenan
 		if strProp(doc, "state") == StateEnabled && cur.State != StateEnabled && !sdChecked {
 			return errCheckSecurityDefaults
 		}
-		if err := checkReferences(ctx, tx, ca, tenantID, doc); err != nil {
+		if err := checkReferences(ctx, tx, tenantID, doc); err != nil {
 			return err
 		}
 		if err := s.guardAdmins(ctx, tx, actor, tenantID, doc); err != nil {
@@ -424,7 +393,7 @@ func (s *Service) updatePolicy(ctx context.Context, actor directory.Actor, tenan
 		if err != nil {
 			return err
 		}
-		out, err = ca.UpdateCAPolicy(ctx, tenantID, id, func(p *store.CAPolicy) error {
+		out, err = tx.UpdateCAPolicy(ctx, tenantID, id, func(p *store.CAPolicy) error {
 			p.DisplayName, p.State, p.ModifiedAt, p.Doc, p.LocationIDs = strProp(doc, "displayName"), strProp(doc, "state"), now, next, locationIDs(doc)
 			return nil
 		})
@@ -443,18 +412,14 @@ func (s *Service) DeletePolicy(ctx context.Context, actor directory.Actor, tenan
 		return err
 	}
 	return s.Store.InTx(ctx, func(tx store.Store) error {
-		ca, err := cas(tx)
-		if err != nil {
+		if err := tx.LockConditionalAccess(ctx, tenantID); err != nil {
 			return err
 		}
-		if err := ca.LockConditionalAccess(ctx, tenantID); err != nil {
-			return err
-		}
-		cur, err := ca.GetCAPolicy(ctx, tenantID, id)
+		cur, err := tx.GetCAPolicy(ctx, tenantID, id)
 		if err != nil {
 			return notFound(err, "Conditional access policy", id)
 		}
-		if err := ca.DeleteCAPolicy(ctx, tenantID, id); err != nil {
+		if err := tx.DeleteCAPolicy(ctx, tenantID, id); err != nil {
 			return notFound(err, "Conditional access policy", id)
 		}
 		return s.audited(ctx, tx, actor, tenantID, "Delete conditional access policy", "Delete", policyTarget(cur, cur.Doc, nil))
@@ -494,21 +459,17 @@ func (s *Service) CreateNamedLocation(ctx context.Context, actor directory.Actor
 		return store.NamedLocation{}, err
 	}
 	err = s.Store.InTx(ctx, func(tx store.Store) error {
-		ca, err := cas(tx)
-		if err != nil {
+		if err := tx.LockConditionalAccess(ctx, tenantID); err != nil {
 			return err
 		}
-		if err := ca.LockConditionalAccess(ctx, tenantID); err != nil {
-			return err
-		}
-		n, err := ca.CountNamedLocations(ctx, tenantID)
+		n, err := tx.CountNamedLocations(ctx, tenantID)
 		if err != nil {
 			return err
 		}
 		if n >= MaxNamedLocations {
 			return apperr.Invalidf("The tenant already has %d named locations, the most it can have; delete one first.", n).WithCode("quotaLimitReached")
 		}
-		if err := ca.CreateNamedLocation(ctx, l); err != nil {
+		if err := tx.CreateNamedLocation(ctx, l); err != nil {
 			return apperr.FromStore(err, "The named location")
 		}
 		return s.audited(ctx, tx, actor, tenantID, "Add named location", "Add", locationTarget(l, nil, l.Doc))
@@ -522,21 +483,13 @@ func (s *Service) CreateNamedLocation(ctx context.Context, actor directory.Actor
 // NamedLocation reads one named location (404 if the tenant has none
 // such).
 func (s *Service) NamedLocation(ctx context.Context, tenantID, id string) (store.NamedLocation, error) {
-	ca, err := cas(s.Store)
-	if err != nil {
-		return store.NamedLocation{}, err
-	}
-	l, err := ca.GetNamedLocation(ctx, tenantID, id)
+	l, err := s.Store.GetNamedLocation(ctx, tenantID, id)
 	return l, notFound(err, "Named location", id)
 }
 
 // ListNamedLocations pages through the tenant's named locations.
 func (s *Service) ListNamedLocations(ctx context.Context, tenantID string, q store.ListQuery) (store.Page[store.NamedLocation], error) {
-	ca, err := cas(s.Store)
-	if err != nil {
-		return store.Page[store.NamedLocation]{}, err
-	}
-	return ca.ListNamedLocations(ctx, tenantID, q)
+	return s.Store.ListNamedLocations(ctx, tenantID, q)
 }
 
 // AllNamedLocations returns every named location of the tenant.
@@ -562,14 +515,10 @@ func (s *Service) UpdateNamedLocation(ctx context.Context, actor directory.Actor
 	}
 	var out store.NamedLocation
 	err = s.Store.InTx(ctx, func(tx store.Store) error {
-		ca, err := cas(tx)
-		if err != nil {
+		if err := tx.LockConditionalAccess(ctx, tenantID); err != nil {
 			return err
 		}
-		if err := ca.LockConditionalAccess(ctx, tenantID); err != nil {
-			return err
-		}
-		cur, err := ca.GetNamedLocation(ctx, tenantID, id)
+		cur, err := tx.GetNamedLocation(ctx, tenantID, id)
 		if err != nil {
 			return notFound(err, "Named location", id)
 		}
@@ -603,7 +552,7 @@ func (s *Service) UpdateNamedLocation(ctx context.Context, actor directory.Actor
 		if err != nil {
 			return err
 		}
-		out, err = ca.UpdateNamedLocation(ctx, tenantID, id, func(l *store.NamedLocation) error {
+		out, err = tx.UpdateNamedLocation(ctx, tenantID, id, func(l *store.NamedLocation) error {
 			l.DisplayName, l.ModifiedAt, l.Doc = strProp(doc, "displayName"), now, next
 			return nil
 		})
@@ -623,18 +572,14 @@ func (s *Service) DeleteNamedLocation(ctx context.Context, actor directory.Actor
 		return err
 	}
 	return s.Store.InTx(ctx, func(tx store.Store) error {
-		ca, err := cas(tx)
-		if err != nil {
+		if err := tx.LockConditionalAccess(ctx, tenantID); err != nil {
 			return err
 		}
-		if err := ca.LockConditionalAccess(ctx, tenantID); err != nil {
-			return err
-		}
-		cur, err := ca.GetNamedLocation(ctx, tenantID, id)
+		cur, err := tx.GetNamedLocation(ctx, tenantID, id)
 		if err != nil {
 			return notFound(err, "Named location", id)
 		}
-		users, err := ca.CAPoliciesUsingLocation(ctx, tenantID, id)
+		users, err := tx.CAPoliciesUsingLocation(ctx, tenantID, id)
 		if err != nil {
 			return err
 		}
@@ -650,7 +595,7 @@ func (s *Service) DeleteNamedLocation(ctx context.Context, actor directory.Actor
 			return conflict("Named location '%s' is used by conditional access policies %s; remove it from them before deleting it.",
 				clip(cur.DisplayName), strings.Join(names, ", "))
 		}
-		if err := ca.DeleteNamedLocation(ctx, tenantID, id); err != nil {
+		if err := tx.DeleteNamedLocation(ctx, tenantID, id); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return conflict("Named location '%s' is used by a conditional access policy; remove it from the policy before deleting it.", clip(cur.DisplayName))
 			}

@@ -238,7 +238,7 @@ func locationIDs(doc map[string]any) []string {
 // checkReferences checks that the users, groups and named locations a
 // policy names exist in the tenant (in tx, under the conditional access
 // lock).
-func checkReferences(ctx context.Context, tx store.Store, ca store.ConditionalAccess, tenantID string, doc map[string]any) error {
+func checkReferences(ctx context.Context, tx store.Store, tenantID string, doc map[string]any) error {
 	users := obj(obj(doc, "conditions"), "users")
 	const up = "conditions.users"
 	seen := map[string]bool{}
@@ -261,7 +261,7 @@ func checkReferences(ctx context.Context, tx store.Store, ca store.ConditionalAc
 		}
 	}
 	for _, id := range locationIDs(doc) {
-		if _, err := ca.GetNamedLocation(ctx, tenantID, id); errors.Is(err, store.ErrNotFound) {
+		if _, err := tx.GetNamedLocation(ctx, tenantID, id); errors.Is(err, store.ErrNotFound) {
 			return invalid("conditions.locations", "Named location '%s' named in 'conditions.locations' does not exist.", id)
 		} else if err != nil {
 			return err

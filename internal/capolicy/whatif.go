@@ -337,11 +337,7 @@ func (s *Service) whatIfInput(r WhatIfRequest) (ca.Input, WhatIfSignIn, error) {
 // definitions reads a tenant's stored policies and named locations into
 // the engine's types, from st (a transaction or the service's store).
 func definitions(ctx context.Context, st store.Store, tenantID string) ([]ca.Policy, []store.CAPolicy, []ca.NamedLocation, error) {
-	c, err := cas(st)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	pp, err := c.ListCAPolicies(ctx, tenantID, store.ListQuery{Limit: MaxPolicies + 1})
+	pp, err := st.ListCAPolicies(ctx, tenantID, store.ListQuery{Limit: MaxPolicies + 1})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -351,7 +347,7 @@ func definitions(ctx context.Context, st store.Store, tenantID string) ([]ca.Pol
 			return nil, nil, nil, fmt.Errorf("conditional access policy %s: %w", p.ID, err)
 		}
 	}
-	lp, err := c.ListNamedLocations(ctx, tenantID, store.ListQuery{Limit: MaxNamedLocations + 1})
+	lp, err := st.ListNamedLocations(ctx, tenantID, store.ListQuery{Limit: MaxNamedLocations + 1})
 	if err != nil {
 		return nil, nil, nil, err
 	}

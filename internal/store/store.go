@@ -350,3 +350,19 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 }
+
+// All follows a list's pages from q to the end and returns every item.
+func All[T any](q ListQuery, list func(ListQuery) (Page[T], error)) ([]T, error) {
+	var out []T
+	for {
+		p, err := list(q)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, p.Items...)
+		if p.Next == "" {
+			return out, nil
+		}
+		q.After = p.Next
+	}
+}
