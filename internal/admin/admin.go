@@ -30,6 +30,11 @@ type Service struct {
 	Passwords Passwords
 	Now       func() time.Time
 	Log       *slog.Logger
+	// TenantTTL, when set, caches resolved tenants for that long (see
+	// tenantCache); zero resolves from the store every time.
+	TenantTTL time.Duration
+
+	tenants tenantCache
 }
 
 func (s *Service) now() time.Time {

@@ -49,6 +49,21 @@ func (s *Service) ResolveTenant(ctx context.Context, ref string) (store.Tenant, 
 	if ref == "" || len(ref) > directory.MaxDomainLength || !utf8.ValidString(ref) || strings.ContainsFunc(ref, unicode.IsControl) {
 		return store.Tenant{}, apperr.NotFoundf("The tenant does not exist.")
 	}
+	if s.TenantTTL <= 0 {
+		return s.resolveTenant(ctx, ref)
+	}
+	now := s.now()
+	if t, ok := s.tenants.get(ref, now); ok {
+		return t, nil
+	}
+	t, err := s.resolveTenant(ctx, ref)
+	if err == nil {
+		s.tenants.put(ref, t, now.Add(s.TenantTTL))
+	}
+	return t, err
+}
+
+func (s *Service) resolveTenant(ctx context.Context, ref string) (store.Tenant, error) {
 	if _, err := uuid.Parse(ref); err == nil {
 		t, err := s.Store.GetTenant(ctx, ref)
 		if err == nil || !errors.Is(err, store.ErrNotFound) {
@@ -144,5 +159,6 @@ func (s *Service) SetBannedPasswords(ctx context.Context, actor directory.Actor,
 			store.AuditTarget{ID: tenantID, DisplayName: out.DisplayName, Type: "Tenant",
 				ModifiedProperties: []store.ModifiedProperty{prop("BannedPasswordList", old, clean)}}))
 	})
+	s.tenants.forget(tenantID)
 	return out, err
 }

@@ -121,7 +121,19 @@ func TestBannedList(t *testing.T) {
 			t.Errorf("line %d: duplicate %q", i+1, l)
 		}
 	}
-	if got := len(bannedSet()); got != len(lines) {
-		t.Errorf("bannedSet has %d entries, file %d", got, len(lines))
+	bl := bannedList()
+	if got := bl.len(); got != len(lines) {
+		t.Fatalf("bannedList has %d entries, file %d", got, len(lines))
+	}
+	for i, l := range lines {
+		if bl.at(i) != l || !bl.contains(l) {
+			t.Fatalf("entry %d: at %q, contains(%q) = %v", i, bl.at(i), l, bl.contains(l))
+		}
+		if bl.contains(l+"\x00") || bl.contains(l[:len(l)-1]+"\x7f") {
+			t.Fatalf("near miss of %q found", l)
+		}
+	}
+	if bl.contains("") {
+		t.Error("the empty string is not banned")
 	}
 }
