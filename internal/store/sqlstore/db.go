@@ -121,6 +121,9 @@ func (db *DB) inTx(ctx context.Context, fn func(*DB) error) (err error) {
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", db.d.MapError(err))
 	}
+	if db.d.CacheStatements() {
+		db.prepareWanted(ctx)
+	}
 	return nil
 }
 

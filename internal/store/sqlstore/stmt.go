@@ -15,6 +15,10 @@ import (
 type stmtCache struct {
 	mu sync.Mutex
 	m  map[stmtKey]*sql.Stmt
+	// wanted are writer queries first seen inside a transaction, which
+	// cannot prepare them without waiting for its own connection; they
+	// are prepared once the transaction is over (prepareWanted).
+	wanted map[string]bool
 }
 
 type stmtKey struct {
@@ -43,7 +47,16 @@ func (db *DB) stmt(ctx context.Context, pool *sql.DB, query string) *sql.Stmt {
 	if !ok {
 		// Inside a transaction the pool's connection may be the one the
 		// transaction holds (SQLite has one writer): never wait for it.
-		if full || db.tx != nil {
+		if full {
+			return nil
+		}
+		if db.tx != nil {
+			c.mu.Lock()
+			if c.wanted == nil {
+				c.wanted = map[string]bool{}
+			}
+			c.wanted[query] = true
+			c.mu.Unlock()
 			return nil
 		}
 		var err error
@@ -63,6 +76,23 @@ func (db *DB) stmt(ctx context.Context, pool *sql.DB, query string) *sql.Stmt {
 		return db.tx.StmtContext(ctx, st)
 	}
 	return st
+}
+
+// prepareWanted prepares, on the writer, the queries that transactions
+// could not prepare. A transaction's statement made from one of them
+// (Tx.StmtContext) reuses the driver statement already prepared on the
+// writer connection instead of parsing the SQL again.
+func (db *DB) prepareWanted(ctx context.Context) {
+	c := db.stmts
+	c.mu.Lock()
+	wanted := c.wanted
+	c.wanted = nil
+	c.mu.Unlock()
+	for q := range wanted {
+		// stmt prepares and caches what is missing; its result is not
+		// needed here.
+		_ = db.stmt(context.WithoutCancel(ctx), db.w, q)
+	}
 }
 
 func (c *stmtCache) close() error {
