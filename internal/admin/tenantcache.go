@@ -16,8 +16,11 @@ import (
 // changes made by another process (the CLI, another node) show within the
 // TTL, as with the policy settings cache.
 type tenantCache struct {
-	mu sync.RWMutex
-	m  map[string]cachedTenant // by id and by lower-cased domain
+	// clock is real time, not the Service's business clock: the TTL is
+	// about how fresh the copy is. Tests may set it.
+	clock func() time.Time
+	mu    sync.RWMutex
+	m     map[string]cachedTenant // by id and by lower-cased domain
 }
 
 type cachedTenant struct {
@@ -28,6 +31,13 @@ type cachedTenant struct {
 // maxCachedRefs bounds the map: refs come from URLs, and only refs that
 // resolved are cached, so this only matters for very many tenants.
 const maxCachedRefs = 10000
+
+func (c *tenantCache) now() time.Time {
+	if c.clock != nil {
+		return c.clock()
+	}
+	return time.Now()
+}
 
 func (c *tenantCache) get(ref string, now time.Time) (store.Tenant, bool) {
 	c.mu.RLock()

@@ -52,7 +52,7 @@ func (s *Service) ResolveTenant(ctx context.Context, ref string) (store.Tenant, 
 	if s.TenantTTL <= 0 {
 		return s.resolveTenant(ctx, ref)
 	}
-	now := s.now()
+	now := s.tenants.now()
 	if t, ok := s.tenants.get(ref, now); ok {
 		return t, nil
 	}

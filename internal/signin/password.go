@@ -41,7 +41,13 @@ func (p *Passwords) Check(ctx context.Context, tenantID, upn, pw string) (store.
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.User{}, err
 	}
-	if err != nil || u.PasswordHash == "" {
+	return p.CheckUser(ctx, tenantID, u, err == nil, pw)
+}
+
+// CheckUser is Check for a user the caller has already looked up; found
+// is false for an unknown name, which costs the same one hash.
+func (p *Passwords) CheckUser(ctx context.Context, tenantID string, u store.User, found bool, pw string) (store.User, error) {
+	if !found || u.PasswordHash == "" {
 		if err := p.Hasher.DummyVerify(ctx, pw); err != nil {
 			return store.User{}, err
 		}

@@ -40,7 +40,10 @@ func (e *Engine) Password(ctx context.Context, tenantID, flowID, pw string, stay
 	if err != nil {
 		return View{}, err
 	}
-	e.familiar(ctx, tenantID, &d)
+	known, err := e.familiar(ctx, tenantID, &d)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return View{}, err
+	}
 	if err := e.checkLock(ctx, tenantID, &d); err != nil {
 		if ae, ok := apperr.As(err); ok && ae.Code == "accountLocked" { // not a store error
 			e.logSignIn(tenantID, d, store.User{}, CodeLocked, "Account is locked.")
@@ -50,7 +53,7 @@ func (e *Engine) Password(ctx context.Context, tenantID, flowID, pw string, stay
 	if len(pw) > 1024 {
 		return View{}, invalidCredentials()
 	}
-	u, err := e.Passwords.Check(ctx, tenantID, d.Username, pw)
+	u, err := e.Passwords.CheckUser(ctx, tenantID, known, err == nil, pw)
 	switch {
 	case errors.Is(err, ErrInvalidCredentials):
 		if err := e.failed(ctx, tenantID, d, store.User{}, e.fingerprint(d.Username, pw), CodeInvalidCredentials, "Invalid username or password."); err != nil {
@@ -78,11 +81,10 @@ func (e *Engine) TemporaryAccessPass(ctx context.Context, tenantID, flowID, pass
 	if err != nil {
 		return View{}, err
 	}
-	e.familiar(ctx, tenantID, &d)
+	u, err := e.familiar(ctx, tenantID, &d)
 	if err := e.checkLock(ctx, tenantID, &d); err != nil {
 		return View{}, err
 	}
-	u, err := e.Store.UserByUPN(ctx, tenantID, d.Username)
 	if errors.Is(err, store.ErrNotFound) {
 		_ = e.Passwords.Hasher.DummyVerify(ctx, pass)
 		if err := e.failed(ctx, tenantID, d, store.User{}, "", CodeInvalidCredentials, "Invalid Temporary Access Pass."); err != nil {
@@ -603,12 +605,14 @@ func amr(d flowData) []string {
 }
 
 // familiar: this device or network was seen at a successful sign-in of
-// the user in the last 90 days (security defaults, lockout scope).
-func (e *Engine) familiar(ctx context.Context, tenantID string, d *flowData) {
+// the user in the last 90 days (security defaults, lockout scope). It
+// returns the user it looked up (store.ErrNotFound for an unknown name),
+// so that the step does not read it again.
+func (e *Engine) familiar(ctx context.Context, tenantID string, d *flowData) (store.User, error) {
 	d.Familiar, d.Seen = false, nil
 	u, err := e.Store.UserByUPN(ctx, tenantID, d.Username)
 	if err != nil {
-		return
+		return u, err
 	}
 	keys := seenKeys(u.ID, d.Client)
 	for _, k := range keys {
@@ -617,16 +621,17 @@ func (e *Engine) familiar(ctx context.Context, tenantID string, d *flowData) {
 		}
 	}
 	if d.Familiar {
-		return
+		return u, nil
 	}
 	for _, k := range keys {
 		for _, back := range []time.Duration{-30 * 24 * time.Hour, -60 * 24 * time.Hour} {
 			if n, _, err := e.Store.Count(ctx, tenantID, k, 30*24*time.Hour, e.now().Add(back)); err == nil && n > 0 {
 				d.Familiar = true
-				return
+				return u, nil
 			}
 		}
 	}
+	return u, nil
 }
 
 func (e *Engine) remember(ctx context.Context, tenantID, userID string, d flowData) {

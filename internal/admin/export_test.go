@@ -1,0 +1,6 @@
+package admin
+
+import "time"
+
+// SetTenantCacheClock lets tests move the tenant cache's clock.
+func SetTenantCacheClock(s *Service, now func() time.Time) { s.tenants.clock = now }
