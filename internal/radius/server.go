@@ -137,6 +137,7 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn, grace time.Dura
 			}
 			break
 		}
+		s.m.requests.Inc()
 		src, ok := addrPort(from)
 		if !ok {
 			continue
@@ -184,7 +185,6 @@ func addrPort(a net.Addr) (netip.AddrPort, bool) {
 // handle turns one datagram into the bytes to send back, or nil to drop it.
 func (s *Server) handle(ctx context.Context, raw []byte, src netip.AddrPort) []byte {
 	s.init()
-	s.m.requests.Inc()
 	c, ok := s.clients.lookup(ctx, src.Addr())
 	if !ok {
 		s.m.dropped(dropUnknownClient)
