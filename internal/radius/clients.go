@@ -18,14 +18,12 @@ import (
 	"github.com/vakt-id/vakt/internal/apperr"
 	"github.com/vakt-id/vakt/internal/audit"
 	"github.com/vakt-id/vakt/internal/directory"
+	"github.com/vakt-id/vakt/internal/securityinfo"
 	"github.com/vakt-id/vakt/internal/store"
 )
 
-// Sealer encrypts shared secrets at rest (internal/secret).
-type Sealer interface {
-	Seal(plaintext, aad []byte) (string, error)
-	Open(sealed string, aad []byte) ([]byte, error)
-}
+// Sealer encrypts shared secrets and States (internal/secret).
+type Sealer = securityinfo.Sealer
 
 // Limits of a shared secret. RFC 2865 §3 asks for at least 16 octets; a
 // short secret is what makes an offline guess of PAP passwords easy.

@@ -422,6 +422,16 @@ func TestRADIUS(t *testing.T) {
 					t.Fatalf("same packet from another port: %v", got)
 				}
 			})
+			t.Run("MFA required but no usable method: reject with the engine's message", func(t *testing.T) {
+				if _, err := r.a.Admin.CreateUser(r.ctx, op, r.tenant.ID, admin.NewUser{UPN: "new@contoso.com", Password: password}); err != nil {
+					t.Fatal(err)
+				}
+				r.enforceMFA(r.tenant.ID, "new@contoso.com")
+				resp := r.exchange(request(t, r.secret, "new@contoso.com", password, nil))
+				if resp.Code != radius.CodeAccessReject || !strings.Contains(reply(resp), "security info") {
+					t.Fatalf("%v %q", resp.Code, reply(resp))
+				}
+			})
 			t.Run("status-server", func(t *testing.T) {
 				p := radius.New(radius.CodeStatusServer, r.secret)
 				sign(p)
