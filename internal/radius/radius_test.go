@@ -434,9 +434,14 @@ func TestRADIUS(t *testing.T) {
 			})
 			t.Run("status-server", func(t *testing.T) {
 				p := radius.New(radius.CodeStatusServer, r.secret)
+				rfc2865.ProxyState_Add(p, []byte("proxy-1"))
+				rfc2865.ProxyState_Add(p, []byte("proxy-2"))
 				sign(p)
-				if resp := r.exchange(p); resp.Code != radius.CodeAccessAccept {
-					t.Fatalf("%v", resp.Code)
+				resp := r.exchange(p)
+				// Proxy-State comes back as sent, in order (RFC 2865 §5.33).
+				ps, _ := rfc2865.ProxyState_Gets(resp)
+				if resp.Code != radius.CodeAccessAccept || len(ps) != 2 || string(ps[0]) != "proxy-1" || string(ps[1]) != "proxy-2" {
+					t.Fatalf("%v %q", resp.Code, ps)
 				}
 			})
 			t.Run("sign-in log: client app other, the gateway as the app", func(t *testing.T) {
