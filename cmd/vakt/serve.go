@@ -43,15 +43,35 @@ DATA/initial-admin-password (mode 0600).`,
 		if err := a.Bootstrap(ctx, domain, adminUPN, cmd.ErrOrStderr()); err != nil {
 			return fmt.Errorf("initialise: %w", err)
 		}
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var radiusDone chan error
 		if cfg.Radius != "" {
-			log.Warn("the RADIUS listener is not available in this version; --radius is ignored", "radius", cfg.Radius)
+			pc, err := net.ListenPacket("udp", cfg.Radius)
+			if err != nil {
+				return fmt.Errorf("radius: %w", err)
+			}
+			log.Info("vakt RADIUS listening", "addr", pc.LocalAddr().String())
+			radiusDone = make(chan error, 1)
+			go func() {
+				err := a.ServeRADIUS(ctx, pc)
+				cancel() // a failed RADIUS socket stops the server rather than leave it half up
+				radiusDone <- err
+			}()
 		}
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
 			return err
 		}
 		log.Info("vakt listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "store", cfg.StoreKind(), "version", version())
-		return a.Serve(ctx, ln)
+		err = a.Serve(ctx, ln)
+		if radiusDone != nil {
+			cancel()
+			if rerr := <-radiusDone; rerr != nil && err == nil {
+				err = fmt.Errorf("radius: %w", rerr)
+			}
+		}
+		return err
 	}
 	return c
 }

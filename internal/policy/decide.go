@@ -18,7 +18,10 @@ func Decide(u User, r Request, t Tenant, grants []Grant, now time.Time) Decision
 	if !u.Enabled {
 		return d.block(CodeAccountDisabled, "Your account is disabled. Contact your administrator.")
 	}
-	if t.SecurityDefaults && r.Client.Legacy() {
+	// RADIUS is an "other" client but carries a second factor (a challenge
+	// round or a push), so security defaults ask it for MFA like any other
+	// sign-in instead of blocking it as legacy authentication.
+	if t.SecurityDefaults && r.Client.Legacy() && !r.RADIUS {
 		return d.block(CodeLegacyBlocked, "Your organisation does not allow this kind of app to sign in. Use an app or browser that supports modern sign-in.")
 	}
 

@@ -95,6 +95,7 @@ func TestDecide(t *testing.T) {
 	risky.SignInRisk = RiskMedium
 	radius := familiar()
 	radius.RADIUS = true
+	radiusOther := Request{Client: ClientOther, RADIUS: true}
 	compliant := familiar()
 	compliant.Compliant = true
 	skipped := familiar()
@@ -145,6 +146,7 @@ func TestDecide(t *testing.T) {
 			check: reasonIs(ReasonDefaultsRisk)},
 		{name: "security defaults: legacy authentication is blocked", u: user(app), r: legacy, t: defaults(), want: Block,
 			check: codeIs(CodeLegacyBlocked)},
+		{name: "security defaults ask RADIUS (an other client) for MFA instead of blocking it", u: user(app), r: radiusOther, t: defaults(), want: RequireMFA, offer: method.OptionSoftwareOath},
 		{name: "without security defaults legacy authentication is not blocked by it", u: user(app), r: legacy, t: plain(), want: Allow},
 		{name: "security defaults: day 1 without registration offers registration, skippable", u: day1, r: familiar(), t: defaults(), want: Register,
 			check: func(t *testing.T, d Decision) {
