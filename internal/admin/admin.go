@@ -30,12 +30,14 @@ type Service struct {
 	Passwords Passwords
 	Now       func() time.Time
 	Log       *slog.Logger
-	// TenantTTL, when set, caches resolved tenants for that long (see
-	// tenantCache); zero resolves from the store every time.
-	TenantTTL time.Duration
-
-	tenants tenantCache
+	// tenants caches resolved tenants (CacheTenants); nil resolves from
+	// the store every time. A pointer, so copies of a Service share it.
+	tenants *tenantCache
 }
+
+// CacheTenants makes ResolveTenant keep what it resolves for ttl (see
+// tenantCache). Call it before the Service is shared.
+func (s *Service) CacheTenants(ttl time.Duration) { s.tenants = &tenantCache{ttl: ttl} }
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {

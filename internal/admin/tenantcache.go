@@ -16,6 +16,7 @@ import (
 // changes made by another process (the CLI, another node) show within the
 // TTL, as with the policy settings cache.
 type tenantCache struct {
+	ttl time.Duration
 	// clock is real time, not the Service's business clock: the TTL is
 	// about how fresh the copy is. Tests may set it.
 	clock func() time.Time
@@ -49,17 +50,20 @@ func (c *tenantCache) get(ref string, now time.Time) (store.Tenant, bool) {
 	return clone(e.t), true
 }
 
-func (c *tenantCache) put(ref string, t store.Tenant, expires time.Time) {
+func (c *tenantCache) put(ref string, t store.Tenant, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= maxCachedRefs {
 		c.m = map[string]cachedTenant{}
 	}
-	c.m[strings.ToLower(ref)] = cachedTenant{t: clone(t), expires: expires}
+	c.m[strings.ToLower(ref)] = cachedTenant{t: clone(t), expires: now.Add(c.ttl)}
 }
 
 // forget drops every ref that resolves to tenantID.
 func (c *tenantCache) forget(tenantID string) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, e := range c.m {

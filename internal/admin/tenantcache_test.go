@@ -15,8 +15,8 @@ import (
 func TestResolveTenantCache(t *testing.T) {
 	eachStore(t, func(t *testing.T, svc *admin.Service, tn store.Tenant, s store.Store) {
 		now := time.Now()
+		svc.CacheTenants(5 * time.Second)
 		admin.SetTenantCacheClock(svc, func() time.Time { return now })
-		svc.TenantTTL = 5 * time.Second
 		for _, ref := range []string{tn.ID, "contoso.com", "CONTOSO.com"} {
 			got, err := svc.ResolveTenant(ctx, ref)
 			if err != nil || got.ID != tn.ID {

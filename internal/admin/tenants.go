@@ -49,7 +49,7 @@ func (s *Service) ResolveTenant(ctx context.Context, ref string) (store.Tenant, 
 	if ref == "" || len(ref) > directory.MaxDomainLength || !utf8.ValidString(ref) || strings.ContainsFunc(ref, unicode.IsControl) {
 		return store.Tenant{}, apperr.NotFoundf("The tenant does not exist.")
 	}
-	if s.TenantTTL <= 0 {
+	if s.tenants == nil {
 		return s.resolveTenant(ctx, ref)
 	}
 	now := s.tenants.now()
@@ -58,7 +58,7 @@ func (s *Service) ResolveTenant(ctx context.Context, ref string) (store.Tenant, 
 	}
 	t, err := s.resolveTenant(ctx, ref)
 	if err == nil {
-		s.tenants.put(ref, t, now.Add(s.TenantTTL))
+		s.tenants.put(ref, t, now)
 	}
 	return t, err
 }

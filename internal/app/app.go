@@ -121,7 +121,8 @@ func New(cfg config.Config, st store.Store, keys *secret.Keyring, log *slog.Logg
 		Memory: cfg.Password.Memory, Time: cfg.Password.Time, Threads: cfg.Password.Threads,
 		SaltLen: password.DefaultParams().SaltLen, KeyLen: password.DefaultParams().KeyLen,
 	}, cfg.Password.Concurrency())
-	a.Admin = &admin.Service{Store: a.Store, Passwords: passwords{a.Hasher}, Log: log, TenantTTL: 5 * time.Second}
+	a.Admin = &admin.Service{Store: a.Store, Passwords: passwords{a.Hasher}, Log: log}
+	a.Admin.CacheTenants(5 * time.Second)
 	a.Tokens = &tokens.Issuer{Keys: a.Store, Sealer: a.Keys, PublicURL: cfg.PublicURL, Lifetime: cfg.Tokens.AccessTokenLifetime}
 	// Codes go nowhere until Open (or a test) sets a real sender.
 	a.SecurityInfo = &securityinfo.Service{Store: a.Store, Keys: a.Keys, Hasher: a.Hasher, Sender: &delivery.Router{},
