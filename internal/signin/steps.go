@@ -132,15 +132,13 @@ func (e *Engine) TemporaryAccessPass(ctx context.Context, tenantID, flowID, pass
 
 // facts gathers what the decision needs about the user.
 func (e *Engine) facts(ctx context.Context, tenantID string, u store.User) (policy.User, []string, []string, error) {
-	groups, err := e.Store.TransitiveGroupIDs(ctx, tenantID, u.ID)
+	groups, roles, err := e.Store.Memberships(ctx, tenantID, u.ID)
 	if err != nil {
 		return policy.User{}, nil, nil, err
 	}
-	roles, err := e.Store.EffectiveRoleIDs(ctx, tenantID, u.ID)
-	if err != nil {
-		return policy.User{}, nil, nil, err
-	}
-	ms, err := e.Methods.Methods(ctx, tenantID, u.ID)
+	// The user is in hand: read the methods directly (the service's
+	// Methods would look the user up again).
+	ms, err := e.Store.ListMethods(ctx, tenantID, u.ID)
 	if err != nil {
 		return policy.User{}, nil, nil, err
 	}

@@ -301,6 +301,9 @@ type Roles interface {
 	// EffectiveRoleIDs returns the role template ids a user holds directly
 	// or through any group it transitively belongs to.
 	EffectiveRoleIDs(ctx context.Context, tenantID, userID string) ([]string, error)
+	// Memberships is TransitiveGroupIDs and EffectiveRoleIDs of a user in
+	// one round trip, for the sign-in path that needs both.
+	Memberships(ctx context.Context, tenantID, userID string) (groups, roles []string, err error)
 }
 
 // Apps manages application registrations.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/vakt-id/vakt/internal/store"
 )
@@ -87,4 +88,32 @@ func (db *DB) EffectiveRoleIDs(ctx context.Context, tenantID, userID string) ([]
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+// Memberships walks the user's groups once and reads the roles held
+// directly or through them, tagging each row with what it is.
+func (db *DB) Memberships(ctx context.Context, tenantID, userID string) (groups, roles []string, err error) {
+	rows, err := db.query(ctx, upCTE+`SELECT 'g', id FROM up
+		UNION ALL
+		SELECT DISTINCT 'r', role_definition_id FROM role_assignments
+		WHERE tenant_id = ? AND (principal_id = ? OR principal_id IN (SELECT id FROM up))`,
+		tenantID, userID, tenantID, tenantID, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	groups, roles = []string{}, []string{}
+	for rows.Next() {
+		var kind, id string
+		if err := rows.Scan(&kind, &id); err != nil {
+			return nil, nil, err
+		}
+		if kind == "g" {
+			groups = append(groups, id)
+		} else {
+			roles = append(roles, id)
+		}
+	}
+	slices.Sort(roles)
+	return groups, roles, rows.Err()
 }

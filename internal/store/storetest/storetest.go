@@ -433,6 +433,17 @@ func testRoles(t *testing.T, s store.Store) {
 	if !slices.Equal(roles, []string{"role-a", "role-b"}) {
 		t.Fatalf("EffectiveRoleIDs = %v", roles)
 	}
+	groups, roles, err := s.Memberships(ctx, tn.ID, u.ID)
+	must(t, err)
+	slices.Sort(groups)
+	wantGroups := []string{outer.ID, inner.ID}
+	slices.Sort(wantGroups)
+	if !slices.Equal(groups, wantGroups) || !slices.Equal(roles, []string{"role-a", "role-b"}) {
+		t.Fatalf("Memberships = %v, %v", groups, roles)
+	}
+	if groups, roles, err := s.Memberships(ctx, tn.ID, outer.ID); err != nil || len(groups) != 0 || !slices.Equal(roles, []string{"role-b"}) {
+		t.Fatalf("Memberships of a top group = %v, %v, %v", groups, roles, err)
+	}
 	got, err := s.GetRoleAssignment(ctx, tn.ID, direct.ID)
 	must(t, err)
 	if got.DirectoryScopeID != "/" || got.PrincipalID != u.ID {
