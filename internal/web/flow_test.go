@@ -32,7 +32,7 @@ func TestPlainHTTPFlow(t *testing.T) {
 			// A new browser must now pass the app's code.
 			s.advance(time.Minute)
 			c2 := s.client()
-			c2.get(base+"/signin?returnUrl="+url.QueryEscape(base+"/mysecurityinfo")).expect(200)
+			c2.get(base + "/signin?returnUrl=" + url.QueryEscape(base+"/mysecurityinfo")).expect(200)
 			c2.post(base+"/signin", url.Values{"step": {"username"}, "username": {"anna@contoso.com"}, "returnUrl": {base + "/mysecurityinfo"}}).expect(200)
 			// From a familiar network security defaults ask for nothing more;
 			// security info then asks for a fresh second factor (step-up).

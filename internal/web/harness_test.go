@@ -116,12 +116,12 @@ func (s *site) sentCode(to string) string {
 // client is a plain HTTP client with cookies that reads forms' tokens
 // from the last page, like a browser without JavaScript.
 type client struct {
-	t    *testing.T
-	s    *site
-	c    *http.Client
+	t      *testing.T
+	s      *site
+	c      *http.Client
 	last   string // the last page's body
 	status int
-	lang string
+	lang   string
 }
 
 func (s *site) client() *client {
