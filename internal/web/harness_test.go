@@ -204,3 +204,5 @@ func mustURL(s string) *url.URL {
 	}
 	return u
 }
+
+func sqliteStore(t testing.TB) store.Store { return storetest.SQLite(t) }

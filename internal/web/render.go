@@ -59,6 +59,7 @@ type fieldError struct {
 // view is what the layout and every page template see.
 type view struct {
 	Lang     string
+	Page     string // the template's name, on <body data-page> for tests and styles
 	Title    string // a message key
 	Base     string // "/{tenant}"
 	Tenant   string // display name
@@ -109,6 +110,7 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, rq *request, stat
 		status, t = http.StatusInternalServerError, p.tmpl[rq.lang]["error"]
 		v = p.newView(r, rq, "error.title", errorData{Message: rq.tr.T("error.server")})
 	}
+	v.Page = name
 	if err := t.Execute(&buf, v); err != nil {
 		p.Log.ErrorContext(r.Context(), "web: render", "template", name, "err", err)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)

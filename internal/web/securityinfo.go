@@ -102,7 +102,7 @@ func (p *Pages) securityInfo(w http.ResponseWriter, r *http.Request, rq *request
 	vw := p.newView(r, rq, "si.title", &d)
 	vw.SignedIn, vw.Nav = true, "security"
 	if r.Method == http.MethodPost {
-		p.securityInfoPost(w, r, rq, u, ms, vw, &d)
+		p.securityInfoPost(w, r, rq, s, u, ms, vw, &d)
 		return
 	}
 	switch r.URL.Query().Get("view") {
@@ -275,7 +275,7 @@ func (p *Pages) addableKinds(r *http.Request, rq *request, u store.User) []strin
 	return out
 }
 
-func (p *Pages) securityInfoPost(w http.ResponseWriter, r *http.Request, rq *request, u store.User, ms []store.Method, vw *view, d *siData) {
+func (p *Pages) securityInfoPost(w http.ResponseWriter, r *http.Request, rq *request, sess store.Session, u store.User, ms []store.Method, vw *view, d *siData) {
 	ctx := r.Context()
 	tid := rq.tenant.ID
 	self := p.actor(r, u)
@@ -328,6 +328,7 @@ func (p *Pages) securityInfoPost(w http.ResponseWriter, r *http.Request, rq *req
 			fieldErr(http.StatusBadRequest, "code", err, "si-app")
 			return
 		}
+		p.provedSecondFactor(r, rq, sess)
 		redirect(w, r, back+"?done=added")
 	case "phoneSend":
 		d.PhoneType, d.Number, d.Channel = form(r, "phoneType"), form(r, "number"), form(r, "channel")
@@ -381,6 +382,9 @@ func (p *Pages) securityInfoPost(w http.ResponseWriter, r *http.Request, rq *req
 		if err != nil {
 			fieldErr(http.StatusBadRequest, "code", err, "si-verify")
 			return
+		}
+		if c.Channel != string(delivery.ChannelEmail) {
+			p.provedSecondFactor(r, rq, sess)
 		}
 		redirect(w, r, back+"?done=added")
 	case "questions":
@@ -501,4 +505,21 @@ func (p *Pages) reportSignIn(r *http.Request, rq *request, u store.User, id stri
 		Details: map[string]string{"signInId": e.ID, "signInIpAddress": e.IPAddress, "signInDateTime": e.CreatedAt.UTC().Format(time.RFC3339),
 			"correlationId": e.CorrelationID, "riskEventType": "userReportedSuspiciousSignIn"},
 		Targets: []store.AuditTarget{audit.UserTarget(u)}}))
+}
+
+// provedSecondFactor records on the session that the person just proved
+// a second factor by registering it (a code from the new app or phone),
+// as the sign-in engine counts a registration inside sign-in as passing
+// MFA. Without it, a person adding their first method would be sent
+// straight to a step-up sign-in for the method they just proved.
+func (p *Pages) provedSecondFactor(r *http.Request, rq *request, s store.Session) {
+	now := p.now()
+	if _, err := p.Store.UpdateSession(r.Context(), rq.tenant.ID, s.ID, func(x *store.Session) error {
+		if x.MFAAt == nil || x.MFAAt.Before(now) {
+			x.MFAAt = &now
+		}
+		return nil
+	}); err != nil {
+		p.Log.WarnContext(r.Context(), "web: record second factor on session", "err", err)
+	}
 }
