@@ -121,6 +121,7 @@ type client struct {
 	c      *http.Client
 	last   string // the last page's body
 	status int
+	tok    string
 	lang   string
 }
 
@@ -151,13 +152,16 @@ func (c *client) get(path string) *client {
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-// token is the form token on the last page.
+// token is the form token of the last page that had a form (it stays the
+// same for as long as the browser keeps its cookie).
 func (c *client) token() string {
-	m := csrfRE.FindStringSubmatch(c.last)
-	if m == nil {
+	if m := csrfRE.FindStringSubmatch(c.last); m != nil {
+		c.tok = html.UnescapeString(m[1])
+	}
+	if c.tok == "" {
 		c.t.Fatalf("no form token on the page:\n%s", c.last)
 	}
-	return html.UnescapeString(m[1])
+	return c.tok
 }
 
 // post submits fields with the last page's token (unless fields has one).

@@ -282,8 +282,8 @@ func (p *Pages) securityInfoPost(w http.ResponseWriter, r *http.Request, rq *req
 	back := rq.base + "/mysecurityinfo"
 	fieldErr := func(status int, field string, err error, page string) {
 		msg, st := p.message(r, rq, err)
-		if st == http.StatusInternalServerError {
-			status = st
+		if st != 0 {
+			status = st // the error's own status; the default is for errors without one
 		}
 		vw.Errors = []fieldError{{Field: field, Message: msg}}
 		p.render(w, r, rq, status, page, vw)

@@ -162,7 +162,7 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 	step := form(r, "step")
 	if step == "username" {
 		sp := signinParams{AppID: form(r, "appId"), StepUp: form(r, "stepUp") == "1", Prompt: form(r, "prompt")}
-		if raw := form(r, "returnUrl"); raw != "" {
+		if raw := r.PostFormValue("returnUrl"); raw != "" {
 			ret, ok := safeReturnURL(raw)
 			if !ok {
 				p.errorPage(w, r, rq, http.StatusBadRequest, "error.returnUrl")
