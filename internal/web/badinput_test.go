@@ -125,7 +125,7 @@ func TestHostileText(t *testing.T) {
 	noRawHostile(t, "reset user name", c.last)
 
 	u := signedIn(t, s, "anna@contoso.com")
-	u.get(base + "/mysecurityinfo").expect(200, `data-page="si-list"`)
+	u.get(base+"/mysecurityinfo").expect(200, `data-page="si-list"`)
 	u.post(base+"/mysecurityinfo", url.Values{"action": {"phoneSend"}, "number": {hostile}, "phoneType": {hostile}, "channel": {hostile}}).expect(http.StatusBadRequest, "country code")
 	noRawHostile(t, "phone number", u.last)
 	u.post(base+"/mysecurityinfo", url.Values{"action": {"emailSend"}, "email": {hostile}}).expect(http.StatusBadRequest)
@@ -151,7 +151,7 @@ func TestHostileText(t *testing.T) {
 		CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	u.get(base + "/myapps").expect(200, `href="https://app.example/"`)
+	u.get(base+"/myapps").expect(200, `href="https://app.example/"`)
 	noRawHostile(t, "my apps", u.last)
 }
 
@@ -161,7 +161,7 @@ func TestOpenRedirectRefused(t *testing.T) {
 	c := s.client()
 	for _, bad := range []string{"https://evil.example/", "//evil.example", "/\\evil.example", "\\\\evil.example", "javascript:alert(1)",
 		"/%2F%2Fevil.example", "/%5Cevil.example", "http:/evil.example", " /x", "/x\ny", "evil.example", "/x\\y", "///evil.example", "/\t/evil.example"} {
-		c.get(base + "/signin?returnUrl=" + url.QueryEscape(bad)).expect(http.StatusBadRequest, "is not allowed")
+		c.get(base+"/signin?returnUrl="+url.QueryEscape(bad)).expect(http.StatusBadRequest, "is not allowed")
 		c.get(base + "/signin").expect(200)
 		c.post(base+"/signin", url.Values{"step": {"username"}, "username": {"anna@contoso.com"}, "returnUrl": {bad}}).expect(http.StatusBadRequest)
 	}
@@ -224,10 +224,10 @@ func TestLanguageSwitch(t *testing.T) {
 	base := "/" + s.tenant.ID
 	c := s.client()
 	c.lang = "sv"
-	c.get(base + "/signin?returnUrl=" + url.QueryEscape(base+"/myapps")).expect(200, `lang="sv"`, "Logga in", "?lang=en")
-	c.get(base + "/signin?returnUrl=" + url.QueryEscape(base+"/myapps") + "&lang=en").expect(200, `lang="en"`, "Sign in", `name="returnUrl" value="`+base+`/myapps"`)
+	c.get(base+"/signin?returnUrl="+url.QueryEscape(base+"/myapps")).expect(200, `lang="sv"`, "Logga in", "?lang=en")
+	c.get(base+"/signin?returnUrl="+url.QueryEscape(base+"/myapps")+"&lang=en").expect(200, `lang="en"`, "Sign in", `name="returnUrl" value="`+base+`/myapps"`)
 	c.lang = "sv"
-	c.get(base + "/passwordreset").expect(200, `lang="en"`) // the choice outlives Accept-Language
-	c.get(base + "/passwordreset?lang=sv").expect(200, `lang="sv"`, "Kom tillbaka in på ditt konto")
-	c.get(base + "/passwordreset?lang=xx").expect(200, `lang="sv"`)
+	c.get(base+"/passwordreset").expect(200, `lang="en"`) // the choice outlives Accept-Language
+	c.get(base+"/passwordreset?lang=sv").expect(200, `lang="sv"`, "Kom tillbaka in på ditt konto")
+	c.get(base+"/passwordreset?lang=xx").expect(200, `lang="sv"`)
 }
