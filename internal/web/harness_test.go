@@ -22,7 +22,9 @@ import (
 	"github.com/vakt-id/vakt/internal/delivery"
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/method/totp"
+	"github.com/vakt-id/vakt/internal/policy"
 	"github.com/vakt-id/vakt/internal/secret"
+	"github.com/vakt-id/vakt/internal/signin"
 	"github.com/vakt-id/vakt/internal/store"
 	"github.com/vakt-id/vakt/internal/store/storetest"
 )
@@ -210,3 +212,5 @@ func mustURL(s string) *url.URL {
 }
 
 func sqliteStore(t testing.TB) store.Store { return storetest.SQLite(t) }
+
+func signinClient() signin.Client { return signin.Client{Kind: policy.ClientBrowser} }

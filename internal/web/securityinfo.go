@@ -168,7 +168,9 @@ func describe(m store.Method) methodItem {
 	case method.KindEmail:
 		it.Detail = m.Props.Email
 	case method.KindSoftwareOath, method.KindAuthenticator:
-		it.Detail = m.DisplayName
+		if m.DisplayName != "Authenticator app" { // the stored default name says nothing the kind does not
+			it.Detail = m.DisplayName
+		}
 	case method.KindHardwareOath:
 		it.Detail = m.Props.Serial
 	}
@@ -403,8 +405,8 @@ func (p *Pages) securityInfoPost(w http.ResponseWriter, r *http.Request, rq *req
 		}
 		if _, err := p.Methods.RegisterAnswers(ctx, self, tid, u.ID, answers); err != nil {
 			msg, _ := p.message(r, rq, err)
-			if ae, ok := apperr.As(err); ok && ae.Code == "" {
-				msg = rq.tr.T("err.answers")
+			if ae, ok := apperr.As(err); ok && ae.Kind == apperr.Invalid {
+				msg = rq.tr.T("err.answers") // the service's reasons are all about the answers
 			}
 			vw.Errors = []fieldError{{Field: "questions", Message: msg}}
 			p.questionsPage(w, r, rq, vw, d, http.StatusBadRequest)
