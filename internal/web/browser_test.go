@@ -266,7 +266,10 @@ var words = map[string]map[string]string{
 func TestBrowserJourney(t *testing.T) {
 	chromiumPath(t)
 	for _, lang := range []string{"en", "sv"} {
-		t.Run(lang, func(t *testing.T) { journey(t, lang) })
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel() // two browsers: the runs share nothing
+			journey(t, lang)
+		})
 	}
 }
 
