@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vakt-id/vakt/internal/apperr"
 	"github.com/vakt-id/vakt/internal/audit"
@@ -202,7 +204,7 @@ func (p *Pages) saveReset(ctx context.Context, f store.Flow, d resetData, state 
 func (p *Pages) resetStart(w http.ResponseWriter, r *http.Request, rq *request) {
 	ctx := r.Context()
 	name := form(r, "username")
-	if name == "" || len(name) > directory.MaxUPNLength || !cleanText(name) {
+	if name == "" || len(name) > directory.MaxUPNLength || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) {
 		p.renderReset(w, r, rq, http.StatusBadRequest, "reset-username", resetView{Username: name},
 			[]fieldError{{Field: "username", Message: rq.tr.T("err.username")}})
 		return

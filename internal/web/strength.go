@@ -52,16 +52,3 @@ func Strength(pw string) string {
 	}
 	return "weak"
 }
-
-// cleanText is valid UTF-8 without control characters.
-func cleanText(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
-}
