@@ -36,7 +36,7 @@ const userPassword = "Lila-Kor-Flyger-88"
 // site is a running vakt (app.New on a real store) behind a loopback
 // server, with a clock the test moves.
 type site struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	a      *app.App
 	srv    *httptest.Server
@@ -54,7 +54,7 @@ func (s *site) advance(d time.Duration) {
 	s.mu.Unlock()
 }
 
-func newSite(t *testing.T, newStore storetest.NewStore) *site {
+func newSite(t testing.TB, newStore storetest.NewStore) *site {
 	s := &site{t: t, ctx: context.Background(), now: time.Now().UTC().Add(time.Minute).Truncate(time.Second)}
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
@@ -118,7 +118,7 @@ func (s *site) sentCode(to string) string {
 // client is a plain HTTP client with cookies that reads forms' tokens
 // from the last page, like a browser without JavaScript.
 type client struct {
-	t      *testing.T
+	t      testing.TB
 	s      *site
 	c      *http.Client
 	last   string // the last page's body

@@ -130,7 +130,7 @@ func (p *Pages) signin(w http.ResponseWriter, r *http.Request, rq *request) {
 	fresh := q.Has("returnUrl") || q.Has("appId") || q.Has("stepUp") || q.Has("prompt")
 	if f, ok := readFlow(r); ok && !fresh {
 		if v, err := p.Engine.Get(r.Context(), rq.tenant.ID, f.FlowID); err == nil && v.State != signin.StateDone {
-			p.renderFlow(w, r, rq, http.StatusOK, v, f, nil, nil)
+			p.renderFlow(w, r, rq, http.StatusOK, v, f, nil)
 			return
 		}
 		p.clearFlow(w)
@@ -183,7 +183,7 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		}
 		f := flowRef{FlowID: v.FlowID, ReturnURL: sp.ReturnURL, Username: name}
 		p.setFlow(w, f)
-		p.renderFlow(w, r, rq, http.StatusOK, v, f, nil, nil)
+		p.renderFlow(w, r, rq, http.StatusOK, v, f, nil)
 		return
 	}
 	f, ok := readFlow(r)
@@ -250,7 +250,7 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		if en != nil && cur.Register != nil {
 			cur.Register.Enrolment = en
 		}
-		p.renderFlow(w, r, rq, status, cur, f, []fieldError{{Field: field, Message: msg}}, nil)
+		p.renderFlow(w, r, rq, status, cur, f, []fieldError{{Field: field, Message: msg}})
 		return
 	}
 	if v.State == signin.StateDone && v.Session != nil {
@@ -264,7 +264,7 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		redirect(w, r, orDefault(f.ReturnURL, p.defaultReturn(rq)))
 		return
 	}
-	p.renderFlow(w, r, rq, http.StatusOK, v, f, nil, nil)
+	p.renderFlow(w, r, rq, http.StatusOK, v, f, nil)
 }
 
 // redisplayEnrolment rebuilds the QR code and key of a started
@@ -343,7 +343,7 @@ type flowData struct {
 func optionKey(o method.Option) string { return "option." + string(o) }
 
 // renderFlow shows the step a flow is at.
-func (p *Pages) renderFlow(w http.ResponseWriter, r *http.Request, rq *request, status int, v signin.View, f flowRef, errs []fieldError, _ any) {
+func (p *Pages) renderFlow(w http.ResponseWriter, r *http.Request, rq *request, status int, v signin.View, f flowRef, errs []fieldError) {
 	d := flowData{Username: f.Username, MinLength: 8}
 	name := ""
 	switch v.State {
