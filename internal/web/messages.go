@@ -75,6 +75,7 @@ var messagesEN = map[string]string{
 	"mfa.voice.calling":       "We are calling %s. Answer and follow the instructions, then continue here. You can also type the code you hear.",
 	"mfa.voice.answered":      "I answered the call",
 	"mfa.voice.again":         "Call me again",
+	"mfa.voice.waiting":       "The call has not been answered yet. Answer it, then continue here.",
 	"mfa.unavailable.heading": "This method is not available here",
 	"mfa.unavailable.lead":    "This method is not available in this browser yet. Choose another way to sign in.",
 
@@ -367,6 +368,7 @@ var messagesSV = map[string]string{
 	"mfa.voice.calling":       "Vi ringer %s. Svara och följ instruktionerna och fortsätt sedan här. Du kan också skriva koden du hör.",
 	"mfa.voice.answered":      "Jag har svarat i samtalet",
 	"mfa.voice.again":         "Ring mig igen",
+	"mfa.voice.waiting":       "Samtalet har inte besvarats ännu. Svara och fortsätt sedan här.",
 	"mfa.unavailable.heading": "Metoden finns inte här",
 	"mfa.unavailable.lead":    "Metoden är inte tillgänglig i den här webbläsaren ännu. Välj ett annat sätt att logga in.",
 

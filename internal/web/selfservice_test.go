@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vakt-id/vakt/internal/delivery"
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/method"
+	"github.com/vakt-id/vakt/internal/securityinfo"
 	"github.com/vakt-id/vakt/internal/signin"
 	"github.com/vakt-id/vakt/internal/store"
 	"github.com/vakt-id/vakt/internal/store/storetest"
@@ -248,4 +250,38 @@ func TestFiveAuthenticators(t *testing.T) {
 	c.get(base + "/mysecurityinfo?lang=sv")
 	c.get(base+"/mysecurityinfo").expect(200, `lang="sv"`)
 	c.post(base+"/mysecurityinfo", url.Values{"action": {"add"}, "kind": {"softwareOath"}}).expect(http.StatusConflict, "fem autentiseringsappar")
+}
+
+// TestVoiceCall: a default call goes out on its own; "I answered the
+// call" says when it has not been answered, and signs in once the
+// provider reports the approval.
+func TestVoiceCall(t *testing.T) {
+	s := newSite(t, sqliteStore)
+	base := "/" + s.tenant.ID
+	u := s.user("vera@contoso.com")
+	s.registerApp(u)
+	self := directory.Actor{UserID: u.ID, UPN: u.UPN}
+	if _, err := s.a.SecurityInfo.SetPhone(s.ctx, self, s.tenant.ID, u.ID, method.PhoneMobile, "+46709998877"); err != nil {
+		t.Fatal(err)
+	}
+	off := false
+	if _, err := s.a.Store.UpdateUser(s.ctx, s.tenant.ID, u.ID, func(x *store.User) error {
+		x.PreferredMFA, x.SystemPreferredMFA = "voiceMobile", &off
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := s.client()
+	c.get(base + "/signin?stepUp=1").expect(200)
+	c.post(base+"/signin", url.Values{"step": {"username"}, "username": {u.UPN}, "stepUp": {"1"}}).expect(200)
+	c.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200, "We are calling", "I answered the call")
+	c.post(base+"/signin", url.Values{"step": {"verify"}}).expect(200, "has not been answered yet")
+	m, ok, err := delivery.LatestTo(s.outbox, "+46709998877")
+	if err != nil || !ok || m.Channel != delivery.ChannelVoice {
+		t.Fatalf("no call: %+v %v", m, err)
+	}
+	if err := s.a.SecurityInfo.RecordCallOutcome(s.ctx, s.tenant.ID, m.ID, securityinfo.OutcomeApproved); err != nil {
+		t.Fatal(err)
+	}
+	c.post(base+"/signin", url.Values{"step": {"verify"}}).expect(200, `data-page="myapps"`)
 }

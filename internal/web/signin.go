@@ -264,7 +264,12 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		redirect(w, r, orDefault(f.ReturnURL, p.defaultReturn(rq)))
 		return
 	}
-	p.renderFlow(w, r, rq, http.StatusOK, v, f, nil)
+	var notice []fieldError
+	if step == "verify" && form(r, "code") == "" && v.State == signin.StateMFA {
+		// A call not answered yet leaves the flow as it was: say so.
+		notice = []fieldError{{Message: rq.tr.T("mfa.voice.waiting")}}
+	}
+	p.renderFlow(w, r, rq, http.StatusOK, v, f, notice)
 }
 
 // redisplayEnrolment rebuilds the QR code and key of a started
