@@ -1,0 +1,216 @@
+package web_test
+
+import (
+	"context"
+	"crypto/rand"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vakt-id/vakt/internal/admin"
+	"github.com/vakt-id/vakt/internal/app"
+	"github.com/vakt-id/vakt/internal/config"
+	"github.com/vakt-id/vakt/internal/delivery"
+	"github.com/vakt-id/vakt/internal/directory"
+	"github.com/vakt-id/vakt/internal/method/totp"
+	"github.com/vakt-id/vakt/internal/policy"
+	"github.com/vakt-id/vakt/internal/secret"
+	"github.com/vakt-id/vakt/internal/signin"
+	"github.com/vakt-id/vakt/internal/store"
+	"github.com/vakt-id/vakt/internal/store/storetest"
+)
+
+var operator = directory.Actor{Operator: true}
+
+const userPassword = "Lila-Kor-Flyger-88"
+
+// site is a running vakt (app.New on a real store) behind a loopback
+// server, with a clock the test moves.
+type site struct {
+	t      testing.TB
+	ctx    context.Context
+	a      *app.App
+	srv    *httptest.Server
+	tenant store.Tenant
+	outbox string
+	mu     sync.Mutex
+	now    time.Time
+}
+
+func (s *site) clock() time.Time { s.mu.Lock(); defer s.mu.Unlock(); return s.now }
+
+func (s *site) advance(d time.Duration) {
+	s.mu.Lock()
+	s.now = s.now.Add(d)
+	s.mu.Unlock()
+}
+
+func newSite(t testing.TB, newStore storetest.NewStore) *site {
+	s := &site{t: t, ctx: context.Background(), now: time.Now().UTC().Add(time.Minute).Truncate(time.Second)}
+	cfg := config.Default()
+	cfg.Data = t.TempDir()
+	cfg.Password.Memory, cfg.Password.Time = 8192, 1
+	srv := httptest.NewUnstartedServer(nil)
+	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	kr, _ := secret.NewKeyring(key)
+	s.a = app.New(cfg, newStore(t), kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s.outbox = t.TempDir() + "/outbox"
+	ob, err := delivery.NewFileOutbox(s.outbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.a.SecurityInfo.Sender = delivery.NewDevRouter(ob)
+	s.a.SignIn.Now, s.a.SecurityInfo.Now, s.a.Policies.Now = s.clock, s.clock, s.clock
+	srv.Config.Handler = s.a.Handler()
+	srv.Start()
+	s.srv = srv
+	t.Cleanup(func() { srv.Close(); s.a.SignInLog.Close(context.Background()) })
+	s.tenant, _, err = s.a.Admin.Init(s.ctx, "contoso.com", "admin@contoso.com", "a-Strong-Passphrase-42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s *site) user(upn string) store.User {
+	s.t.Helper()
+	u, err := s.a.Admin.CreateUser(s.ctx, operator, s.tenant.ID, admin.NewUser{UPN: upn, DisplayName: "Anna Test", Password: userPassword})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return u
+}
+
+// code is the authenticator app's current code for a key shown on a page.
+func (s *site) code(key string) string {
+	s.t.Helper()
+	sec, err := totp.DecodeSecret(strings.ReplaceAll(key, " ", ""))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return totp.Code(sec, totp.Step(s.clock(), totp.AppParams()), totp.AppParams())
+}
+
+// sentCode reads the newest code sent to an address from the file outbox.
+func (s *site) sentCode(to string) string {
+	s.t.Helper()
+	m, ok, err := delivery.LatestTo(s.outbox, to)
+	if err != nil || !ok {
+		s.t.Fatalf("no message to %s in the outbox: %v", to, err)
+	}
+	return m.Code
+}
+
+// client is a plain HTTP client with cookies that reads forms' tokens
+// from the last page, like a browser without JavaScript.
+type client struct {
+	t      testing.TB
+	s      *site
+	c      *http.Client
+	last   string // the last page's body
+	status int
+	tok    string
+	lang   string
+}
+
+func (s *site) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: s.t, s: s, c: &http.Client{Jar: jar}}
+}
+
+func (c *client) do(req *http.Request) *client {
+	c.t.Helper()
+	if c.lang != "" {
+		req.Header.Set("Accept-Language", c.lang)
+	}
+	resp, err := c.c.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	c.last, c.status = string(b), resp.StatusCode
+	return c
+}
+
+func (c *client) get(path string) *client {
+	req, _ := http.NewRequest("GET", c.s.srv.URL+path, nil)
+	return c.do(req)
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// token is the form token of the last page that had a form (it stays the
+// same for as long as the browser keeps its cookie).
+func (c *client) token() string {
+	if m := csrfRE.FindStringSubmatch(c.last); m != nil {
+		c.tok = html.UnescapeString(m[1])
+	}
+	if c.tok == "" {
+		c.t.Fatalf("no form token on the page:\n%s", c.last)
+	}
+	return c.tok
+}
+
+// post submits fields with the last page's token (unless fields has one).
+func (c *client) post(path string, fields url.Values) *client {
+	c.t.Helper()
+	if _, ok := fields["csrf"]; !ok {
+		fields.Set("csrf", c.token())
+	}
+	req, _ := http.NewRequest("POST", c.s.srv.URL+path, strings.NewReader(fields.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(req)
+}
+
+// expect checks the last answer's status and that its page shows each
+// of contains; it returns the page.
+func (c *client) expect(want int, contains ...string) string {
+	c.t.Helper()
+	if c.status != want {
+		c.t.Fatalf("status %d, want %d:\n%s", c.status, want, c.last)
+	}
+	for _, s := range contains {
+		if !strings.Contains(c.last, s) {
+			c.t.Fatalf("page lacks %q:\n%s", s, c.last)
+		}
+	}
+	return c.last
+}
+
+var keyRE = regexp.MustCompile(`id="secret-key" data-key="([A-Z2-7]+)"`)
+
+func secretKeyOn(t *testing.T, page string) string {
+	t.Helper()
+	m := keyRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no secret key on the page:\n%s", page)
+	}
+	return m[1]
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+func sqliteStore(t testing.TB) store.Store { return storetest.SQLite(t) }
+
+func signinClient() signin.Client { return signin.Client{Kind: policy.ClientBrowser} }

@@ -1,0 +1,143 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+)
+
+// pageNames are the page templates; each is parsed with layout.html and
+// parts.html and defines "content".
+func pageNames() ([]string, error) {
+	entries, err := fs.ReadDir(templateFS, "templates")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if n == "layout.html" || n == "parts.html" {
+			continue
+		}
+		out = append(out, strings.TrimSuffix(n, ".html"))
+	}
+	return out, nil
+}
+
+func (p *Pages) parse() error {
+	names, err := pageNames()
+	if err != nil {
+		return err
+	}
+	p.tmpl = map[string]map[string]*template.Template{}
+	for lang, tr := range translators {
+		p.tmpl[lang] = map[string]*template.Template{}
+		funcs := template.FuncMap{"t": tr.T}
+		for _, n := range names {
+			t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS,
+				"templates/layout.html", "templates/parts.html", path.Join("templates", n+".html"))
+			if err != nil {
+				return fmt.Errorf("web: template %s: %w", n, err)
+			}
+			p.tmpl[lang][n] = t
+		}
+	}
+	return nil
+}
+
+// fieldError is one problem shown in the error summary and at its field.
+type fieldError struct {
+	Field   string // the input's id; "" for the page as a whole
+	Message string // translated
+}
+
+// view is what the layout and every page template see.
+type view struct {
+	Lang     string
+	Page     string // the template's name, on <body data-page> for tests and styles
+	Title    string // a message key
+	Base     string // "/{tenant}"
+	Tenant   string // display name
+	CSRF     string
+	SwitchEN string
+	SwitchSV string
+	SignedIn bool
+	Nav      string // which portal tab is current; "" hides the tabs
+	Errors   []fieldError
+	Notice   string
+	D        any
+}
+
+// ErrorFor returns the message for a field, "" when it has none.
+func (v *view) ErrorFor(field string) string {
+	for _, e := range v.Errors {
+		if e.Field == field {
+			return e.Message
+		}
+	}
+	return ""
+}
+
+func (p *Pages) newView(r *http.Request, rq *request, title string, d any) *view {
+	v := &view{Lang: rq.lang, Title: title, Base: rq.base, Tenant: rq.tenant.DisplayName, CSRF: rq.csrf, D: d}
+	v.SwitchEN, v.SwitchSV = switchLink(r, "en"), switchLink(r, "sv")
+	return v
+}
+
+// switchLink is the current address with lang set; only GET addresses
+// are kept (a POST's address is its page's).
+func switchLink(r *http.Request, lang string) string {
+	q := url.Values{}
+	if r.Method == http.MethodGet {
+		q = r.URL.Query()
+	}
+	q.Set("lang", lang)
+	return r.URL.Path + "?" + q.Encode()
+}
+
+// render executes a page into a buffer first, so a template error never
+// leaves half a page behind.
+func (p *Pages) render(w http.ResponseWriter, r *http.Request, rq *request, status int, name string, v *view) {
+	t := p.tmpl[rq.lang][name]
+	var buf bytes.Buffer
+	if t == nil {
+		p.Log.ErrorContext(r.Context(), "web: no such template", "template", name)
+		status, t = http.StatusInternalServerError, p.tmpl[rq.lang]["error"]
+		v = p.newView(r, rq, "error.title", errorData{Message: rq.tr.T("error.server")})
+	}
+	v.Page = name
+	if err := t.Execute(&buf, v); err != nil {
+		p.Log.ErrorContext(r.Context(), "web: render", "template", name, "err", err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", rq.lang)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+type errorData struct {
+	Message string
+	Code    string
+}
+
+// errorPage shows a whole-page problem with its status.
+func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, rq *request, status int, key string) {
+	if p.tmpl == nil {
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	v := p.newView(r, rq, "error.title", errorData{Message: rq.tr.T(key)})
+	p.render(w, r, rq, status, "error", v)
+}
+
+// redirect answers a form with 303 See Other.
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
