@@ -44,10 +44,11 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, tenant store.Tenant,
 			LetMeChoose bool   `json:"letMeChoose"`
 			AppID       string `json:"appId"`
 			DeviceID    string `json:"deviceId"`
+			Locale      string `json:"locale"`
 		}
 		if err = decode(w, r, &in); err == nil {
 			c := Client{App: in.AppID, Kind: policy.ClientMobileDesktop, IP: httpx.ClientIPFrom(ctx), UserAgent: truncate(r.UserAgent(), 512),
-				DeviceID: in.DeviceID, LetUserChoose: in.LetMeChoose, CorrelationID: httpx.RequestIDFrom(ctx)}
+				DeviceID: in.DeviceID, LetUserChoose: in.LetMeChoose, CorrelationID: httpx.RequestIDFrom(ctx), Locale: codeLocale(in.Locale)}
 			if v, err = a.Engine.Start(ctx, tenant.ID, in.Username, c); err == nil {
 				writeJSON(w, http.StatusCreated, v)
 				return
@@ -269,4 +270,13 @@ func (a *API) legacy(w http.ResponseWriter, r *http.Request, tenant store.Tenant
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]string{"code": "interactionRequired",
 			"message": "This sign-in needs a step this client cannot do (a second factor, registration or a new password). Use an app or browser that supports modern sign-in."}})
 	}
+}
+
+// codeLocale keeps the languages texts and calls are written in; anything
+// else is sent in English.
+func codeLocale(l string) string {
+	if l == "sv" {
+		return l
+	}
+	return ""
 }

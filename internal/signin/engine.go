@@ -100,6 +100,9 @@ type Client struct {
 	// will ask the user which to use first (P-2.4).
 	LetUserChoose bool
 	CorrelationID string
+	// Locale is the language ("en" or "sv") of texts and calls sent to
+	// the user during the sign-in; empty means English.
+	Locale string `json:",omitempty"`
 }
 
 // flowData is a flow's own state, kept as JSON in the store.

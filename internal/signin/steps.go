@@ -246,7 +246,7 @@ func (e *Engine) sendCode(ctx context.Context, tenantID string, d *flowData, u s
 			ch = delivery.ChannelSMS
 		}
 		id, err := e.Methods.SendCode(ctx, tenantID, securityinfo.CodeRequest{UserID: u.ID, MethodID: m.ID, Channel: ch,
-			Destination: m.Props.PhoneNumber, Purpose: "mfa"})
+			Destination: m.Props.PhoneNumber, Purpose: "mfa", Locale: d.Client.Locale})
 		if err != nil {
 			return err
 		}

@@ -285,3 +285,26 @@ func TestVoiceCall(t *testing.T) {
 	}
 	c.post(base+"/signin", url.Values{"step": {"verify"}}).expect(200, `data-page="myapps"`)
 }
+
+// A text sent during a Swedish sign-in is written in Swedish.
+func TestTextMessageInSwedish(t *testing.T) {
+	s := newSite(t, sqliteStore)
+	base := "/" + s.tenant.ID
+	u := s.user("sara@contoso.com")
+	self := directory.Actor{UserID: u.ID, UPN: u.UPN}
+	if _, err := s.a.SecurityInfo.SetPhone(s.ctx, self, s.tenant.ID, u.ID, method.PhoneMobile, "+46702223344"); err != nil {
+		t.Fatal(err)
+	}
+	c := s.client()
+	c.lang = "sv-SE,sv;q=0.9"
+	c.get(base + "/signin?stepUp=1").expect(200)
+	c.post(base+"/signin", url.Values{"step": {"username"}, "username": {u.UPN}, "stepUp": {"1"}}).expect(200)
+	c.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200, `data-page="mfa-phone"`)
+	m, ok, err := delivery.LatestTo(s.outbox, "+46702223344")
+	if err != nil || !ok {
+		t.Fatalf("no text: %v", err)
+	}
+	if m.Locale != "sv" || !strings.HasPrefix(m.Text, "Din verifieringskod är ") {
+		t.Fatalf("text in %q: %q", m.Locale, m.Text)
+	}
+}

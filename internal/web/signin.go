@@ -172,7 +172,7 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		}
 		name := form(r, "username")
 		c := signin.Client{App: sp.AppID, Kind: policy.ClientBrowser, IP: httpx.ClientIPFrom(ctx), UserAgent: r.UserAgent(),
-			DeviceID: p.deviceID(w, r), StepUp: sp.StepUp, CorrelationID: httpx.RequestIDFrom(ctx)}
+			DeviceID: p.deviceID(w, r), StepUp: sp.StepUp, CorrelationID: httpx.RequestIDFrom(ctx), Locale: rq.lang}
 		v, err := p.Engine.Start(ctx, rq.tenant.ID, name, c)
 		if err != nil {
 			msg, _ := p.message(r, rq, err)
