@@ -105,9 +105,9 @@ type Push interface {
 	// FinishPushChallenge moves a pending challenge to status, once; false
 	// when it was no longer pending.
 	FinishPushChallenge(ctx context.Context, tenantID, id, status, deviceID string, now time.Time) (bool, error)
-	// DeleteExpiredPush removes used or expired enrolment links, old
-	// nonces and challenges that ended before the time.
-	DeleteExpiredPush(ctx context.Context, before time.Time) (int, error)
+	// DeleteExpiredPush removes enrolment links and nonces expired at now
+	// and challenges that expired before challengesBefore.
+	DeleteExpiredPush(ctx context.Context, now, challengesBefore time.Time) (int, error)
 
 	AddRiskDetection(ctx context.Context, r RiskDetection) error
 	ListRiskDetections(ctx context.Context, tenantID, userID string) ([]RiskDetection, error)

@@ -165,14 +165,17 @@ func (db *DB) FinishPushChallenge(ctx context.Context, tenantID, id, status, dev
 }
 
 // DeleteExpiredPush removes what can no longer be used.
-func (db *DB) DeleteExpiredPush(ctx context.Context, before time.Time) (int, error) {
+func (db *DB) DeleteExpiredPush(ctx context.Context, now, challengesBefore time.Time) (int, error) {
 	total := 0
-	for _, q := range []string{
-		`DELETE FROM push_enrolments WHERE expires_at < ?`,
-		`DELETE FROM push_nonces WHERE expires_at < ?`,
-		`DELETE FROM push_challenges WHERE expires_at < ?`,
+	for _, q := range []struct {
+		sql    string
+		before time.Time
+	}{
+		{`DELETE FROM push_enrolments WHERE expires_at < ?`, now},
+		{`DELETE FROM push_nonces WHERE expires_at < ?`, now},
+		{`DELETE FROM push_challenges WHERE expires_at < ?`, challengesBefore},
 	} {
-		res, err := db.exec(ctx, q, toMicros(before))
+		res, err := db.exec(ctx, q.sql, toMicros(q.before))
 		if err != nil {
 			return total, err
 		}

@@ -116,7 +116,7 @@ func testPush(t *testing.T, s store.Store) {
 	must(t, s.CreatePushChallenge(ctx, newPushChallenge(tn.ID, u.ID, later, time.Minute), later))
 
 	// Clean-up removes ended rows.
-	if n, err := s.DeleteExpiredPush(ctx, later.Add(time.Hour)); err != nil || n < 4 {
+	if n, err := s.DeleteExpiredPush(ctx, later.Add(time.Hour), later.Add(time.Hour)); err != nil || n < 4 {
 		t.Fatalf("deleted %d: %v", n, err)
 	}
 	_, err = s.GetPushChallenge(ctx, tn.ID, c1.ID)
