@@ -26,6 +26,9 @@ func (dialect) Listen(ctx context.Context, db *sql.DB, channel string, ready fun
 			return errors.New("listen: not a pgx connection")
 		}
 		cfg = sc.Conn().Config().Copy()
+		// The copy still routes notifications to the pooled connection;
+		// the new connection must buffer its own.
+		cfg.OnNotification = nil
 		return nil
 	})
 	pooled.Close()
@@ -51,6 +54,8 @@ func (dialect) Listen(ctx context.Context, db *sql.DB, channel string, ready fun
 			}
 			return fmt.Errorf("listen: %w", err)
 		}
-		fn(n.Payload)
+		if n != nil {
+			fn(n.Payload)
+		}
 	}
 }
