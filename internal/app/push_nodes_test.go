@@ -32,7 +32,7 @@ type node struct {
 
 // newNode runs one vakt node over its own connection pool to a shared
 // PostgreSQL schema, relaying notifications like `vakt serve` does.
-func newNode(t *testing.T, url, schema string, kr *secret.Keyring) node {
+func newNode(t testing.TB, url, schema string, kr *secret.Keyring) node {
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := postgres.Open(ctx, url, postgres.Options{Schema: schema, MaxConns: 4})
 	if err != nil {
