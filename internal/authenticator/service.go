@@ -395,6 +395,14 @@ func (s *Service) Challenge(ctx context.Context, tenantID, id string) (store.Pus
 		if _, err := s.Store.FinishPushChallenge(ctx, tenantID, id, string(cur), "", now); err != nil {
 			return c, err
 		}
+		if c.Purpose == PurposeTest {
+			// The device was never confirmed: remove it with its method.
+			if m, err := s.Store.GetMethod(ctx, tenantID, c.MethodID); err == nil && m.State == store.MethodPending {
+				if err := s.Store.DeleteMethod(ctx, tenantID, m.ID); err != nil {
+					return c, err
+				}
+			}
+		}
 		return s.Store.GetPushChallenge(ctx, tenantID, id)
 	}
 	return c, nil
