@@ -32,6 +32,14 @@ import (
 )
 
 func benchApp(tb testing.TB, st store.Store) (*app.App, *httptest.Server) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	kr, _ := secret.NewKeyring(key)
+	return startApp(tb, st, kr)
+}
+
+// startApp serves a vakt app over st on a test server.
+func startApp(tb testing.TB, st store.Store, kr *secret.Keyring) (*app.App, *httptest.Server) {
 	cfg := config.Default()
 	cfg.Data = tb.TempDir()
 	cfg.Password.Memory, cfg.Password.Time = 8192, 1
@@ -40,9 +48,6 @@ func benchApp(tb testing.TB, st store.Store) (*app.App, *httptest.Server) {
 	if err := cfg.Validate(); err != nil {
 		tb.Fatal(err)
 	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	kr, _ := secret.NewKeyring(key)
 	a := app.New(cfg, st, kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv.Config.Handler = a.Handler()
 	srv.Start()

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -16,7 +15,6 @@ import (
 	"github.com/vakt-id/vakt/internal/admin"
 	"github.com/vakt-id/vakt/internal/app"
 	"github.com/vakt-id/vakt/internal/authenticator/device"
-	"github.com/vakt-id/vakt/internal/config"
 	"github.com/vakt-id/vakt/internal/method/push"
 	"github.com/vakt-id/vakt/internal/secret"
 	"github.com/vakt-id/vakt/internal/signin"
@@ -38,17 +36,8 @@ func newNode(t testing.TB, url, schema string, kr *secret.Keyring) node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Default()
-	cfg.Data = t.TempDir()
-	cfg.Password.Memory, cfg.Password.Time = 8192, 1
-	srv := httptest.NewUnstartedServer(nil)
-	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a := app.New(cfg, st, kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv.Config.Handler = a.Handler()
-	srv.Start()
+	t.Cleanup(func() { st.Close() }) // last: after the server and the sign-in log
+	a, srv := startApp(t, st, kr)
 	ready := make(chan struct{}, 1)
 	go a.Authenticator.Run(ctx, func() { ready <- struct{}{} })
 	select {
@@ -56,7 +45,7 @@ func newNode(t testing.TB, url, schema string, kr *secret.Keyring) node {
 	case <-time.After(10 * time.Second):
 		t.Fatal("node did not start listening")
 	}
-	t.Cleanup(func() { cancel(); srv.Close(); a.Close() })
+	t.Cleanup(cancel)
 	return node{a: a, srv: srv}
 }
 
