@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -312,5 +313,42 @@ func TestPushReplay(t *testing.T) {
 	}
 	if _, err := d.Pending(w.ctx, 0); err == nil {
 		t.Fatal("deleted device may still poll")
+	}
+}
+
+// TestPushStreamOutlivesTimeouts: a device stream and a long poll stay
+// open past the server's read and write timeouts.
+func TestPushStreamOutlivesTimeouts(t *testing.T) {
+	w := pushWorld(t, storetest.SQLite)
+	w.user("ola@contoso.com")
+	const ip = "10.6.6.6"
+	d := w.enrolPush("ola@contoso.com", ip)
+	srv := httptest.NewUnstartedServer(w.a.Handler())
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 500*time.Millisecond, 500*time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	slow := *d
+	slow.Server = srv.URL
+	got := make(chan push.Challenge, 1)
+	ended := make(chan error, 1)
+	ctx, stop := context.WithCancel(w.ctx)
+	defer stop()
+	go func() { ended <- slow.Stream(ctx, func(c push.Challenge) { got <- c }) }()
+	polled := make(chan error, 1)
+	go func() { _, err := slow.Pending(ctx, 2*time.Second); polled <- err }()
+	time.Sleep(1500 * time.Millisecond)
+	v := w.pushSignIn("ola@contoso.com", ip)
+	select {
+	case c := <-got:
+		if _, err := d.Answer(w.ctx, c, push.Approve, v.MFA.Push.Number); err != nil {
+			t.Fatal(err)
+		}
+	case err := <-ended:
+		t.Fatalf("the stream ended: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no challenge on the stream")
+	}
+	if err := <-polled; err != nil {
+		t.Fatalf("long poll: %v", err)
 	}
 }

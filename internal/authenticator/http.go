@@ -112,6 +112,10 @@ func (a *API) poll(w http.ResponseWriter, r *http.Request, tenant store.Tenant) 
 			return apperr.Invalidf("wait must be a number of seconds from 0 to %d.", int(a.maxWait().Seconds())).WithCode("invalidRequest")
 		}
 		wait = time.Duration(n) * time.Second
+		// A long poll may outlast the server's write timeout.
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Now().Add(wait + 10*time.Second))
+		_ = rc.SetReadDeadline(time.Now().Add(wait + 10*time.Second))
 	}
 	ch, cancel := a.Service.hub.subscribe(userTopic(d.TenantID, d.UserID))
 	defer cancel()
@@ -162,8 +166,9 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, tenant store.Tenant
 		return err
 	}
 	rc := http.NewResponseController(w)
-	// A stream outlives the server's write timeout by design.
+	// A stream outlives the server's timeouts by design.
 	_ = rc.SetWriteDeadline(time.Time{})
+	_ = rc.SetReadDeadline(time.Time{})
 	ch, cancel := a.Service.hub.subscribe(userTopic(d.TenantID, d.UserID))
 	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
