@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/vakt-id/vakt/internal/authenticator/device"
 	"github.com/vakt-id/vakt/internal/method/push"
 	"github.com/vakt-id/vakt/internal/signin"
@@ -206,5 +208,49 @@ func TestPushRateLimit(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("over the limit: %d %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// TestPushAuthenticatorLimit: the device counts toward the five
+// authenticator apps and hardware tokens, when the link is issued and
+// again when the test push would save it.
+func TestPushAuthenticatorLimit(t *testing.T) {
+	w := pushWorld(t, storetest.SQLite)
+	u := w.user("lim@contoso.com")
+	addApp := func() {
+		t.Helper()
+		m := store.Method{ID: uuid.NewString(), TenantID: w.tenant.ID, UserID: u.ID, Kind: "softwareOath", State: store.MethodActive, CreatedAt: w.clock()}
+		if err := w.a.Store.CreateMethod(w.ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 4 {
+		addApp()
+	}
+	l, err := w.a.Authenticator.BeginEnrolment(w.ctx, w.tenant.ID, u.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, _ := device.ParseLink(l.URL)
+	e, err := device.Enroll(w.ctx, nil, link, "sixth", "cli", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Client.Now = w.clock
+	addApp() // the fifth arrives while the test push waits
+	c, _ := w.a.Store.GetPushChallenge(w.ctx, w.tenant.ID, e.Response.TestChallengeID)
+	_, err = e.Client.Answer(w.ctx, w.onePending(e.Client), push.Approve, c.Number)
+	if de, ok := err.(*device.Error); !ok || de.Status != 409 || de.Code != "authenticatorLimitReached" || !strings.Contains(de.Message, "five") {
+		t.Fatalf("approval over the limit: %v", err)
+	}
+	ms, _ := w.a.Store.ListMethods(w.ctx, w.tenant.ID, u.ID)
+	if len(ms) != 5 {
+		t.Fatalf("methods: %d, want the five apps only", len(ms))
+	}
+	if _, err := e.Client.Pending(w.ctx, 0); err == nil {
+		t.Fatal("the refused device can still sign requests")
+	}
+	if _, err := w.a.Authenticator.BeginEnrolment(w.ctx, w.tenant.ID, u.ID, ""); err == nil || !strings.Contains(err.Error(), "five") {
+		t.Fatalf("a link for a sixth: %v", err)
 	}
 }
