@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -257,6 +259,16 @@ func BenchmarkPushStreamMemory(b *testing.B) {
 		b.ReportMetric(per(after.HeapInuse, before.HeapInuse), "heap-B/conn")
 		b.ReportMetric(per(after.StackInuse, before.StackInuse), "stack-B/conn")
 		b.ReportMetric(float64(runtime.NumGoroutine()-g0)/devices, "goroutines/conn")
+		// A heap profile taken while the streams are open shows where the
+		// bytes go (net/http's buffers, mostly).
+		if f := os.Getenv("VAKT_BENCH_HEAP_PROFILE"); f != "" {
+			out, err := os.Create(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pprof.WriteHeapProfile(out)
+			out.Close()
+		}
 		for _, c := range conns {
 			c.Close()
 		}
