@@ -31,6 +31,9 @@ type API struct {
 
 const maxEnrolBody = 4 << 10
 
+// allow is the method of each endpoint.
+var allow = map[string]string{"enroll": http.MethodPost, "challenges": http.MethodGet, "stream": http.MethodGet, "answer": http.MethodPost}
+
 // Serve routes one device request; rest is the path after
 // /{tenant}/api/authenticator/.
 func (a *API) Serve(w http.ResponseWriter, r *http.Request, tenant store.Tenant, rest string) {
@@ -44,10 +47,9 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, tenant store.Tenant,
 		err = a.stream(w, r, tenant)
 	case rest == "answer" && r.Method == http.MethodPost:
 		err = a.answer(w, r, tenant)
-	case rest == "enroll" || rest == "challenges" || rest == "stream" || rest == "answer":
-		w.Header().Set("Allow", map[string]string{"enroll": "POST", "answer": "POST"}[rest]+map[string]string{"challenges": "GET", "stream": "GET"}[rest])
-		err = &apperr.Error{Kind: apperr.Invalid, Code: "methodNotAllowed", Message: "This method is not allowed here."}
-		writeJSON(w, http.StatusMethodNotAllowed, errBody(err.(*apperr.Error)))
+	case allow[rest] != "":
+		w.Header().Set("Allow", allow[rest])
+		writeJSON(w, http.StatusMethodNotAllowed, errBody(&apperr.Error{Code: "methodNotAllowed", Message: "Use " + allow[rest] + " here."}))
 		return
 	default:
 		err = apperr.NotFoundf("No such authenticator endpoint.").WithCode("notFound")
