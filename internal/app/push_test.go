@@ -214,7 +214,7 @@ func TestPushSignIn(t *testing.T) {
 				for k := range want {
 					if strings.Contains(r, k) {
 						want[k] = true
-						if k == "suspicious" && !slices.Contains(e.RiskEventTypes, "userReportedSuspiciousActivity") {
+						if k == "suspicious" && (!slices.Contains(e.RiskEventTypes, "userReportedSuspiciousActivity") || e.CorrelationID != rs[0].CorrelationID) {
 							t.Fatalf("report without risk event: %+v", e)
 						}
 					}

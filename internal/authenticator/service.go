@@ -286,7 +286,7 @@ func (s *Service) Enroll(ctx context.Context, tenantID string, in EnrollRequest,
 		if err := tx.CreatePushDevice(ctx, dev); err != nil {
 			return err
 		}
-		if created, err = s.newChallenge(ctx, tx, u, PurposeTest, link.ID, m.ID, "vakt authenticator setup", ip, f); err != nil {
+		if created, err = s.newChallenge(ctx, tx, u, PurposeTest, link.ID, m.ID, "vakt authenticator setup", "", ip, f); err != nil {
 			return err
 		}
 		if err := tx.SetPushEnrolmentResult(ctx, tenantID, link.ID, m.ID, dev.ID, created.ID); err != nil {
@@ -309,7 +309,7 @@ func errOutstanding() error {
 }
 
 // newChallenge stores a pending challenge with a fresh number and nonce.
-func (s *Service) newChallenge(ctx context.Context, tx store.Store, u store.User, purpose, flowID, methodID, app string, ip netip.Addr, f Features) (store.PushChallenge, error) {
+func (s *Service) newChallenge(ctx context.Context, tx store.Store, u store.User, purpose, flowID, methodID, app, correlation string, ip netip.Addr, f Features) (store.PushChallenge, error) {
 	n, err := push.NewNumber(s.rand())
 	if err != nil {
 		return store.PushChallenge{}, err
@@ -320,7 +320,7 @@ func (s *Service) newChallenge(ctx context.Context, tx store.Store, u store.User
 	}
 	now := s.now()
 	c := store.PushChallenge{ID: uuid.NewString(), TenantID: u.TenantID, UserID: u.ID, Purpose: purpose, FlowID: flowID, MethodID: methodID,
-		Nonce: nonce, Number: n, Status: string(push.Pending), CreatedAt: now, ExpiresAt: now.Add(push.ClampTTL(s.Config.ChallengeTTL))}
+		Nonce: nonce, Number: n, CorrelationID: correlation, Status: string(push.Pending), CreatedAt: now, ExpiresAt: now.Add(push.ClampTTL(s.Config.ChallengeTTL))}
 	if f.ShowApp {
 		c.AppName = app
 	}
@@ -341,9 +341,10 @@ func (s *Service) newChallenge(ctx context.Context, tx store.Store, u store.User
 
 // SendInput describes the sign-in a push is for.
 type SendInput struct {
-	FlowID  string
-	AppName string
-	IP      netip.Addr
+	FlowID        string
+	AppName       string
+	IP            netip.Addr
+	CorrelationID string // the sign-in's, kept with a report
 }
 
 // Send pushes a sign-in challenge to the user's devices: at most one
@@ -372,7 +373,7 @@ func (s *Service) Send(ctx context.Context, tenantID, userID string, in SendInpu
 	if app == "" {
 		app = "vakt sign-in"
 	}
-	c, err := s.newChallenge(ctx, s.Store, u, PurposeSignIn, in.FlowID, "", app, in.IP, f)
+	c, err := s.newChallenge(ctx, s.Store, u, PurposeSignIn, in.FlowID, "", app, in.CorrelationID, in.IP, f)
 	if err != nil {
 		return c, err
 	}
@@ -531,7 +532,7 @@ func (s *Service) Answer(ctx context.Context, d Device, a push.AnswerRequest, ip
 		}
 		if status == push.Reported {
 			if err := tx.AddRiskDetection(ctx, store.RiskDetection{ID: uuid.NewString(), TenantID: d.TenantID, UserID: d.UserID,
-				EventType: RiskUserReported, Source: "authenticatorPush", IPAddress: c.IPAddress, CorrelationID: c.FlowID, DetectedAt: now}); err != nil {
+				EventType: RiskUserReported, Source: "authenticatorPush", IPAddress: c.IPAddress, CorrelationID: c.CorrelationID, DetectedAt: now}); err != nil {
 				return err
 			}
 		}

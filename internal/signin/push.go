@@ -46,7 +46,8 @@ func (e *Engine) sendPush(ctx context.Context, f store.Flow, d *flowData) error 
 	if e.Push == nil {
 		return apperr.Invalidf("That method cannot be used here.")
 	}
-	c, err := e.Push.Send(ctx, f.TenantID, f.UserID, authenticator.SendInput{FlowID: f.ID, AppName: d.Client.AppName, IP: d.Client.IP})
+	c, err := e.Push.Send(ctx, f.TenantID, f.UserID, authenticator.SendInput{FlowID: f.ID, AppName: d.Client.AppName, IP: d.Client.IP,
+		CorrelationID: d.Client.CorrelationID})
 	if err != nil {
 		return err
 	}

@@ -49,16 +49,18 @@ type PushChallenge struct {
 	// FlowID is the sign-in flow, or the enrolment of a test push.
 	FlowID string
 	// MethodID is the pending method a test push activates.
-	MethodID   string
-	Nonce      string
-	Number     int
-	AppName    string
-	Location   string
-	IPAddress  string
-	Status     string
-	CreatedAt  time.Time
-	ExpiresAt  time.Time
-	AnsweredAt *time.Time
+	MethodID  string
+	Nonce     string
+	Number    int
+	AppName   string
+	Location  string
+	IPAddress string
+	// CorrelationID is the sign-in's, as in its sign-in log entry.
+	CorrelationID string
+	Status        string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	AnsweredAt    *time.Time
 	// DeviceID is the device that answered.
 	DeviceID string
 }

@@ -97,14 +97,14 @@ func (db *DB) UsePushNonce(ctx context.Context, tenantID, deviceID, nonce string
 
 // ---- challenges ----
 
-const pushChallengeCols = `tenant_id, id, user_id, purpose, flow_id, method_id, nonce, number, app_name, location, ip_address, status, created_at, expires_at, answered_at, device_id`
+const pushChallengeCols = `tenant_id, id, user_id, purpose, flow_id, method_id, nonce, number, app_name, location, ip_address, correlation_id, status, created_at, expires_at, answered_at, device_id`
 
 func scanPushChallenge(r rowScanner) (store.PushChallenge, error) {
 	var c store.PushChallenge
 	var created, expires int64
 	var answered sql.NullInt64
 	err := r.Scan(&c.TenantID, &c.ID, &c.UserID, &c.Purpose, &c.FlowID, &c.MethodID, &c.Nonce, &c.Number, &c.AppName, &c.Location,
-		&c.IPAddress, &c.Status, &created, &expires, &answered, &c.DeviceID)
+		&c.IPAddress, &c.CorrelationID, &c.Status, &created, &expires, &answered, &c.DeviceID)
 	c.CreatedAt, c.ExpiresAt, c.AnsweredAt = fromMicros(created), fromMicros(expires), fromNullMicros(answered)
 	return c, err
 }
@@ -121,9 +121,9 @@ func (db *DB) CreatePushChallenge(ctx context.Context, c store.PushChallenge, no
 			c.TenantID, c.UserID, toMicros(now)); err != nil {
 			return err
 		}
-		_, err := tx.exec(ctx, `INSERT INTO push_challenges (`+pushChallengeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.exec(ctx, `INSERT INTO push_challenges (`+pushChallengeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.TenantID, c.ID, c.UserID, c.Purpose, c.FlowID, c.MethodID, c.Nonce, c.Number, c.AppName, c.Location, c.IPAddress,
-			c.Status, toMicros(c.CreatedAt), toMicros(c.ExpiresAt), nullMicros(c.AnsweredAt), c.DeviceID)
+			c.CorrelationID, c.Status, toMicros(c.CreatedAt), toMicros(c.ExpiresAt), nullMicros(c.AnsweredAt), c.DeviceID)
 		return err
 	})
 }

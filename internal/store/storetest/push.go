@@ -10,7 +10,7 @@ import (
 
 func newPushChallenge(tenantID, userID string, at time.Time, ttl time.Duration) store.PushChallenge {
 	return store.PushChallenge{ID: id(), TenantID: tenantID, UserID: userID, Purpose: "signin", Nonce: id(), Number: 42,
-		AppName: "App", Location: "SE", IPAddress: "192.0.2.1", Status: "pending", CreatedAt: at, ExpiresAt: at.Add(ttl)}
+		AppName: "App", Location: "SE", IPAddress: "192.0.2.1", CorrelationID: "corr", Status: "pending", CreatedAt: at, ExpiresAt: at.Add(ttl)}
 }
 
 func testPush(t *testing.T, s store.Store) {
@@ -67,7 +67,7 @@ func testPush(t *testing.T, s store.Store) {
 	wantErr(t, s.CreatePushChallenge(ctx, newPushChallenge(tn.ID, u.ID, at, time.Minute), at), store.ErrConflict)
 	gc, err := s.GetPushChallenge(ctx, tn.ID, c1.ID)
 	must(t, err)
-	if gc.Number != 42 || gc.Status != "pending" || gc.AppName != "App" || !gc.ExpiresAt.Equal(c1.ExpiresAt) {
+	if gc.Number != 42 || gc.Status != "pending" || gc.AppName != "App" || gc.CorrelationID != "corr" || !gc.ExpiresAt.Equal(c1.ExpiresAt) {
 		t.Fatalf("challenge: %+v", gc)
 	}
 	pend, err := s.PendingPushChallenges(ctx, tn.ID, u.ID, at)

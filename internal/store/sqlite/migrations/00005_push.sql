@@ -52,6 +52,7 @@ CREATE TABLE push_challenges (
     app_name    TEXT NOT NULL DEFAULT '',
     location    TEXT NOT NULL DEFAULT '',
     ip_address  TEXT NOT NULL DEFAULT '',
+    correlation_id TEXT NOT NULL DEFAULT '',
     status      TEXT NOT NULL,
     created_at  INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL,
