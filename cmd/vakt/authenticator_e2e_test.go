@@ -80,10 +80,14 @@ func (s *signinAPI) pushSignIn() view {
 // TestAuthenticatorEndToEnd drives the real binary: the companion enrols
 // through the link from the registration interrupt, approves the test
 // push and sign-in pushes with the number, and a wrong number, a deny, a
-// report and an expiry each end their sign-in and reach the sign-in log.
+// report and an expiry each end their sign-in and reach the sign-in log;
+// on embedded SQLite and on PostgreSQL.
 func TestAuthenticatorEndToEnd(t *testing.T) {
-	data := t.TempDir()
-	store := []string{"--data", data}
+	t.Run("sqlite", func(t *testing.T) { authenticatorEndToEnd(t, "--data", t.TempDir()) })
+	t.Run("postgres", func(t *testing.T) { authenticatorEndToEnd(t, postgresStore(t)...) })
+}
+
+func authenticatorEndToEnd(t *testing.T, store ...string) {
 	pwFile := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pwFile, []byte("Lila-Kor-Flyger-88\n"), 0o600)
 	tenant := strings.TrimSpace(mustCLI(t, nil, append([]string{"init", "--domain", "contoso.com", "--admin", "admin@contoso.com", "--admin-password-file", pwFile}, store...)...))
