@@ -91,7 +91,7 @@ func (e *Engine) PollPush(ctx context.Context, tenantID, flowID string, wait tim
 		}
 		if id != "" {
 			if c, err := e.Push.Challenge(ctx, tenantID, id); err == nil && c.Status == string(push.Pending) {
-				e.Push.Wait(ctx, tenantID, id, min(wait, MaxPushWait, time.Until(c.ExpiresAt)+100*time.Millisecond))
+				e.Push.Wait(ctx, tenantID, id, min(wait, MaxPushWait, c.ExpiresAt.Sub(e.now())+100*time.Millisecond))
 			}
 		}
 		if f, d, err = e.load(ctx, tenantID, flowID, ActPushPoll); err != nil {
