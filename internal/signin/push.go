@@ -104,6 +104,10 @@ func (e *Engine) PollPush(ctx context.Context, tenantID, flowID string, wait tim
 	if d.Selected != method.OptionPush {
 		return View{}, errNoPush()
 	}
+	// As for a code: while the name is locked, no second factor passes.
+	if err := e.checkLock(ctx, tenantID, &d); err != nil {
+		return View{}, err
+	}
 	u, err := e.Store.GetUser(ctx, tenantID, f.UserID)
 	if err != nil {
 		return View{}, err
