@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -131,7 +132,7 @@ func companionEnrollCmd() *cobra.Command {
 				name = "vakt authenticator"
 			}
 		}
-		en, err := device.Enroll(cmd.Context(), nil, link, name, "cli", version())
+		en, err := device.Enroll(cmd.Context(), &http.Client{Timeout: 30 * time.Second}, link, name, "cli", version())
 		if err != nil {
 			return fmt.Errorf("enrolment refused: %w", err)
 		}
