@@ -209,28 +209,34 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("postgres", func(t *testing.T) {
-		base := storetest.PostgresURL(t)
-		b := make([]byte, 6)
-		rand.Read(b)
-		schema := "vakt_e2e_" + hex.EncodeToString(b)
-		ctx := context.Background()
-		// Create the schema up front; the server migrates it itself.
-		s, err := postgres.Open(ctx, base, postgres.Options{Schema: schema})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Close()
-		t.Cleanup(func() { postgres.DropSchema(ctx, base, schema) })
-		u, _ := url.Parse(base)
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		keyFile := filepath.Join(t.TempDir(), "master.key")
-		if _, err := secret.GenerateKeyFile(keyFile); err != nil {
-			t.Fatal(err)
-		}
-		endToEnd(t, nil, "--database", u.String(), "--master-key-file", keyFile, "--data", t.TempDir())
+		endToEnd(t, nil, postgresStore(t)...)
 	})
+}
+
+// postgresStore returns the store flags of a fresh PostgreSQL schema
+// (dropped afterwards) and master key.
+func postgresStore(t *testing.T) []string {
+	base := storetest.PostgresURL(t)
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "vakt_e2e_" + hex.EncodeToString(b)
+	ctx := context.Background()
+	// Create the schema up front; the server migrates it itself.
+	s, err := postgres.Open(ctx, base, postgres.Options{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	t.Cleanup(func() { postgres.DropSchema(ctx, base, schema) })
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	keyFile := filepath.Join(t.TempDir(), "master.key")
+	if _, err := secret.GenerateKeyFile(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"--database", u.String(), "--master-key-file", keyFile, "--data", t.TempDir()}
 }
 
 func endToEnd(t *testing.T, env []string, storeArgs ...string) {

@@ -84,7 +84,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
-		serveCmd(), initCmd(), migrateCmd(), keyCmd(), oathCmd(), tapCmd(), tenantCmd(), userCmd(), groupCmd(), roleCmd(), appCmd(), policyCmd(), radiusCmd(), versionCmd(),
+		serveCmd(), initCmd(), migrateCmd(), keyCmd(), oathCmd(), tapCmd(), tenantCmd(), userCmd(), groupCmd(), roleCmd(), appCmd(), policyCmd(), radiusCmd(), authenticatorCmd(), versionCmd(),
 	)
 	return root
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/vakt-id/vakt/internal/admin"
 	"github.com/vakt-id/vakt/internal/apperr"
+	"github.com/vakt-id/vakt/internal/authenticator"
 	"github.com/vakt-id/vakt/internal/authpolicy"
 	"github.com/vakt-id/vakt/internal/capolicy"
 	"github.com/vakt-id/vakt/internal/config"
@@ -51,6 +52,8 @@ type App struct {
 	// SignIn runs interactive sign-ins; SignInLog batches their log.
 	SignIn    *signin.Engine
 	SignInLog *signinlog.Writer
+	// Authenticator runs push approvals and device enrolment.
+	Authenticator *authenticator.Service
 	// Metrics is the Prometheus registry served at /metrics.
 	Metrics *prometheus.Registry
 	Log     *slog.Logger
@@ -139,6 +142,8 @@ func New(cfg config.Config, st store.Store, keys *secret.Keyring, log *slog.Logg
 	a.caEval = newCAEvaluator(caDefinitions{a.ConditionalAccess}, nil)
 	a.ConditionalAccess.Changed = a.caEval.forget
 	a.SignIn.CA = a.caEval
+	a.Authenticator = a.newAuthenticator()
+	a.SignIn.Push = a.Authenticator
 	return a
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vakt-id/vakt/internal/apperr"
+	"github.com/vakt-id/vakt/internal/authenticator"
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/graphapi"
 	"github.com/vakt-id/vakt/internal/httpx"
@@ -57,6 +58,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("/{tenant}/api/signout", a.serveAPI(signinAPI))
 	mux.HandleFunc("/{tenant}/api/legacy", a.serveAPI(signinAPI))
 	a.mountPages(mux)
+	mux.HandleFunc("/{tenant}/api/authenticator/{rest...}", a.serveAuthenticator(&authenticator.API{Service: a.Authenticator}))
 
 	api := &graphapi.API{Admin: a.Admin, SecurityInfo: a.SecurityInfo, Policies: a.Policies, ConditionalAccess: a.ConditionalAccess, Store: a.Store, Authenticate: a.authenticate, PublicURL: a.Config.PublicURL,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Log: a.Log}
@@ -150,6 +152,7 @@ func (a *App) authenticate(r *http.Request) (string, directory.Actor, error) {
 // Serve listens until ctx is cancelled, then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go a.janitor(ctx, 10*time.Minute)
+	go a.Authenticator.Run(ctx, nil)
 	h := a.Config.HTTP
 	return httpx.Serve(ctx, ln, a.Handler(), httpx.ServerConfig{ReadHeaderTimeout: h.ReadHeaderTimeout,
 		ReadTimeout: h.ReadTimeout, WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout,

@@ -65,6 +65,16 @@ type Config struct {
 	HTTP     HTTPConfig     `yaml:"http"`
 	Tokens   TokensConfig   `yaml:"tokens"`
 	Delivery DeliveryConfig `yaml:"delivery"`
+	// Authenticator tunes push notifications (docs/authenticator.md).
+	Authenticator AuthenticatorConfig `yaml:"authenticator"`
+}
+
+// AuthenticatorConfig tunes vakt's authenticator: how long a push waits
+// for an answer (60 s when zero, 1 s to 10 min) and how many pushes one
+// user may receive per hour (10 when zero). Environment: VAKT_PUSH_TIMEOUT.
+type AuthenticatorConfig struct {
+	PushTimeout   time.Duration `yaml:"pushTimeout"`
+	PushesPerHour int           `yaml:"pushesPerHour"`
 }
 
 // LogConfig controls the process logger.
@@ -264,6 +274,13 @@ func (c *Config) loadEnv(env func(string) string) error {
 		c.Database, c.DatabaseFile = dsn, file
 	}
 
+	if s := env("VAKT_PUSH_TIMEOUT"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("VAKT_PUSH_TIMEOUT: %w", err)
+		}
+		c.Authenticator.PushTimeout = d
+	}
 	if s := env("VAKT_TRUSTED_PROXIES"); s != "" {
 		c.TrustedProxies = splitList(s)
 	}
@@ -348,6 +365,12 @@ func (c *Config) Validate() error {
 		c.PublicURL = u
 	}
 
+	if t := c.Authenticator.PushTimeout; t != 0 && (t < time.Second || t > 10*time.Minute) {
+		bad("authenticator.pushTimeout", "must be from 1s to 10m, not %s", t)
+	}
+	if n := c.Authenticator.PushesPerHour; n < 0 || n > 1000 {
+		bad("authenticator.pushesPerHour", "must be from 1 to 1000 (0 for the default of 10)")
+	}
 	if err := checkDatabase(c.Database); err != nil {
 		bad("database", "%v", err)
 	}

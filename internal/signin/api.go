@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vakt-id/vakt/internal/apperr"
 	"github.com/vakt-id/vakt/internal/httpx"
@@ -99,6 +100,7 @@ func (a *API) step(w http.ResponseWriter, r *http.Request, tenantID, flowID, ste
 		Option              string `json:"option"`
 		Code                string `json:"code"`
 		NewPassword         string `json:"newPassword"`
+		Wait                int    `json:"wait"` // push/poll: seconds to wait for the answer
 	}
 	if err := decode(w, r, &in); err != nil {
 		return View{}, err
@@ -113,7 +115,15 @@ func (a *API) step(w http.ResponseWriter, r *http.Request, tenantID, flowID, ste
 	case "verify":
 		return e.Verify(ctx, tenantID, flowID, in.Code)
 	case "register/begin":
+		if in.Option == string(method.OptionPush) {
+			return e.RegisterPushBegin(ctx, tenantID, flowID)
+		}
 		return e.RegisterBegin(ctx, tenantID, flowID)
+	case "push/poll":
+		if in.Wait < 0 || in.Wait > int(MaxPushWait/time.Second) {
+			return View{}, apperr.Invalidf("wait must be from 0 to %d seconds.", int(MaxPushWait/time.Second)).WithTarget("wait").WithCode("invalidRequest")
+		}
+		return e.PollPush(ctx, tenantID, flowID, time.Duration(in.Wait)*time.Second)
 	case "register/finish":
 		return e.RegisterFinish(ctx, tenantID, flowID, in.Code)
 	case "register/skip":

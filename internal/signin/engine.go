@@ -66,6 +66,7 @@ type Engine struct {
 	Methods   *securityinfo.Service
 	Policy    PolicySource
 	CA        ConditionalAccess // nil: no policies
+	Push      PushService       // the authenticator; nil: no push
 	Log       LogWriter
 	Lockout   LockoutPolicy
 	// FingerprintKey keys the short fingerprints of wrong passwords that
@@ -121,6 +122,10 @@ type flowData struct {
 	ChallengeID         string                  `json:"challengeId,omitempty"`
 	Destination         string                  `json:"destination,omitempty"`
 	EnrolmentID         string                  `json:"enrolmentId,omitempty"`
+	PushNumber          int                     `json:"pushNumber,omitempty"`
+	PushExpires         time.Time               `json:"pushExpires,omitempty"`
+	PushEnrolment       string                  `json:"pushEnrolment,omitempty"`
+	Risk                []string                `json:"risk,omitempty"`
 	RegistrationSkipped bool                    `json:"registrationSkipped,omitempty"`
 	PasswordChanged     bool                    `json:"passwordChanged,omitempty"`
 	StaySignedIn        bool                    `json:"staySignedIn,omitempty"`
@@ -147,6 +152,7 @@ type MFAView struct {
 	Selected    method.Option   `json:"selected,omitempty"`
 	CodeSent    bool            `json:"codeSent"`
 	Destination string          `json:"destination,omitempty"`
+	Push        *PushView       `json:"push,omitempty"`
 }
 
 // RegisterView says what to register.
@@ -157,11 +163,16 @@ type RegisterView struct {
 	Enrolment     *Enrolment      `json:"enrolment,omitempty"`
 }
 
-// Enrolment is a started authenticator-app registration.
+// Enrolment is a started authenticator-app registration: a TOTP secret,
+// or for push an enrolment link, then the test push's number.
 type Enrolment struct {
-	SecretKey string `json:"secretKey"`
-	URI       string `json:"uri"`
-	QRPNG     []byte `json:"qrCodePng"`
+	SecretKey string    `json:"secretKey,omitempty"`
+	URI       string    `json:"uri,omitempty"`
+	QRPNG     []byte    `json:"qrCodePng,omitempty"`
+	Link      string    `json:"link,omitempty"`
+	Number    int       `json:"number,omitempty"`
+	Status    string    `json:"status,omitempty"`
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 }
 
 // BlockView explains a blocked sign-in with an id for the helpdesk.
@@ -262,6 +273,9 @@ func (e *Engine) view(f store.Flow, d flowData) View {
 	switch v.State {
 	case StateMFA:
 		v.MFA = &MFAView{Options: d.Decision.Options, Selected: d.Selected, CodeSent: d.ChallengeID != "", Destination: d.Destination}
+		if d.Selected == method.OptionPush && d.ChallengeID != "" {
+			v.MFA.Push = &PushView{Number: d.PushNumber, ExpiresAt: d.PushExpires}
+		}
 	case StateRegister:
 		v.Register = &RegisterView{Options: d.Decision.RegisterOptions, Skippable: d.Decision.Skippable}
 		if d.Decision.GraceLeft > 0 {

@@ -34,6 +34,9 @@ const (
 	ActRegisterFinish Action = "registerFinish"
 	ActSkip           Action = "skip"
 	ActChangePassword Action = "changePassword"
+	// ActPushPoll asks for the outcome of a push (the sign-in's, or a new
+	// device's test push while registering).
+	ActPushPoll Action = "pushPoll"
 )
 
 // transitions lists, per state, the actions it accepts. Where an action
@@ -41,8 +44,8 @@ const (
 // at all is decided here, in one place.
 var transitions = map[State][]Action{
 	StatePassword:       {ActPassword, ActTAP},
-	StateMFA:            {ActSelect, ActVerify},
-	StateRegister:       {ActRegisterBegin, ActRegisterFinish, ActSkip},
+	StateMFA:            {ActSelect, ActVerify, ActPushPoll},
+	StateRegister:       {ActRegisterBegin, ActRegisterFinish, ActSkip, ActPushPoll},
 	StateChangePassword: {ActChangePassword},
 	StateDone:           nil,
 	StateBlocked:        nil,

@@ -165,7 +165,7 @@ func (e *Engine) advance(ctx context.Context, f store.Flow, d flowData, u store.
 	if err != nil {
 		return View{}, err
 	}
-	tf.Allowed = verifiable(tf.Allowed)
+	tf.Allowed = verifiable(tf.Allowed, e.Push != nil)
 	req := policy.Request{Client: d.Client.Kind, AdminSurface: d.Client.AdminSurface, Familiar: d.Familiar, StepUp: d.Client.StepUp,
 		RADIUS: d.Client.RADIUS, FirstFactor: d.FirstFactor, MFADone: d.MFADone, PasswordChanged: d.PasswordChanged,
 		RegistrationSkipped: d.RegistrationSkipped}
@@ -218,6 +218,11 @@ func (e *Engine) advance(ctx context.Context, f store.Flow, d flowData, u store.
 	d.Selected, d.ChallengeID, d.Destination = dec.OfferFirst, "", ""
 	if !d.Client.LetUserChoose && isTelephony(d.Selected) {
 		if err := e.sendCode(ctx, f.TenantID, &d, u); err != nil {
+			return View{}, err
+		}
+	}
+	if d.Selected == method.OptionPush {
+		if err := e.autoPush(ctx, f, &d); err != nil {
 			return View{}, err
 		}
 	}
@@ -275,6 +280,11 @@ func (e *Engine) Select(ctx context.Context, tenantID, flowID string, o method.O
 			return View{}, err
 		}
 	}
+	if o == method.OptionPush {
+		if err := e.sendPush(ctx, f, &d); err != nil {
+			return View{}, err
+		}
+	}
 	f, err = e.save(ctx, f, d, StateMFA)
 	return e.view(f, d), err
 }
@@ -294,6 +304,8 @@ func (e *Engine) Verify(ctx context.Context, tenantID, flowID, code string) (Vie
 		return View{}, err
 	}
 	switch o := d.Selected; {
+	case o == method.OptionPush:
+		return e.pushOutcome(ctx, f, d, u)
 	case isCode(o):
 		m, err := e.Methods.VerifyTOTP(ctx, tenantID, u.ID, code)
 		if err == nil && !slices.Contains(d.Decision.Options, optionOf(m)) {
@@ -398,7 +410,7 @@ func (e *Engine) RegisterBegin(ctx context.Context, tenantID, flowID string) (Vi
 	if err != nil {
 		return View{}, err
 	}
-	d.EnrolmentID = en.MethodID
+	d.EnrolmentID, d.PushEnrolment = en.MethodID, ""
 	f, err = e.save(ctx, f, d, StateRegister)
 	if err != nil {
 		return View{}, err
@@ -415,6 +427,9 @@ func (e *Engine) RegisterFinish(ctx context.Context, tenantID, flowID, code stri
 	if err != nil {
 		return View{}, err
 	}
+	if d.PushEnrolment != "" && code == "" {
+		return e.registerPushFinish(ctx, f, d)
+	}
 	if d.EnrolmentID == "" {
 		return View{}, apperr.Invalidf("Start the registration first.").WithCode("registrationNotStarted")
 	}
@@ -426,29 +441,35 @@ func (e *Engine) RegisterFinish(ctx context.Context, tenantID, flowID, code stri
 	if _, err := e.Methods.FinishTOTP(ctx, self, tenantID, u.ID, d.EnrolmentID, code, true); err != nil {
 		return View{}, e.mfaFailed(ctx, tenantID, d, u, method.OptionSoftwareOath, err)
 	}
-	// Per-user MFA: Enabled becomes Enforced once the user has registered
-	// (P-3.1) — a change of the user's state, so it is audited.
-	if u.PerUserMFA == store.PerUserMFAEnabled {
-		err := e.Store.InTx(ctx, func(tx store.Store) error {
-			var err error
-			if u, err = tx.UpdateUser(ctx, tenantID, u.ID, func(x *store.User) error {
-				x.PerUserMFA = store.PerUserMFAEnforced
-				return nil
-			}); err != nil {
-				return err
-			}
-			return tx.AppendAudit(ctx, audit.New(ctx, self, tenantID, e.now(), audit.Entry{Activity: "Update per-user multifactor authentication state",
-				Category: "UserManagement", Operation: "Update", Details: map[string]string{"reason": "The user completed MFA registration."},
-				Targets: []store.AuditTarget{audit.UserTarget(u, audit.Prop("StrongAuthenticationRequirement", "enabled", "enforced"))}}))
-		})
-		if err != nil {
-			return View{}, err
-		}
+	if u, err = e.enforceAfterRegistration(ctx, tenantID, u, self); err != nil {
+		return View{}, err
 	}
 	d.EnrolmentID = ""
 	d.MFADone = &policy.MFADone{Option: method.OptionSoftwareOath, At: e.now()}
 	d.Auth = append(d.Auth, store.AuthDetail{Method: "OATH verification code", At: e.now(), StepRequirement: "Multi-factor authentication", ResultDetail: "Registered and verified", Succeeded: true})
 	return e.advance(ctx, f, d, u)
+}
+
+// enforceAfterRegistration: per-user MFA Enabled becomes Enforced once
+// the user has registered (P-3.1) — a change of the user's state, so it
+// is audited.
+func (e *Engine) enforceAfterRegistration(ctx context.Context, tenantID string, u store.User, self directory.Actor) (store.User, error) {
+	if u.PerUserMFA != store.PerUserMFAEnabled {
+		return u, nil
+	}
+	err := e.Store.InTx(ctx, func(tx store.Store) error {
+		var err error
+		if u, err = tx.UpdateUser(ctx, tenantID, u.ID, func(x *store.User) error {
+			x.PerUserMFA = store.PerUserMFAEnforced
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, audit.New(ctx, self, tenantID, e.now(), audit.Entry{Activity: "Update per-user multifactor authentication state",
+			Category: "UserManagement", Operation: "Update", Details: map[string]string{"reason": "The user completed MFA registration."},
+			Targets: []store.AuditTarget{audit.UserTarget(u, audit.Prop("StrongAuthenticationRequirement", "enabled", "enforced"))}}))
+	})
+	return u, err
 }
 
 // Skip postpones a skippable registration.
@@ -682,7 +703,7 @@ func (e *Engine) logSignIn(tenantID string, d flowData, u store.User, code int, 
 	entry := store.SignIn{ID: uuid.NewString(), TenantID: tenantID, CreatedAt: e.now(), UserID: u.ID, UserDisplayName: u.DisplayName,
 		UserPrincipalName: upn, AppID: d.Client.App, AppDisplayName: d.Client.AppName, IPAddress: addrString(d.Client.IP),
 		ClientAppUsed: client, CorrelationID: d.Client.CorrelationID, IsInteractive: !d.Client.RADIUS, UserAgent: d.Client.UserAgent,
-		ErrorCode: code, FailureReason: reason, AppliedCAPolicies: d.Applied, AuthDetails: d.Auth,
+		ErrorCode: code, FailureReason: reason, AppliedCAPolicies: d.Applied, AuthDetails: d.Auth, RiskEventTypes: d.Risk,
 		Device:                    store.SignInDevice{DeviceID: d.Client.DeviceID},
 		AuthenticationRequirement: "singleFactorAuthentication", ConditionalAccessStatus: caStatus(d.Applied)}
 	if d.Decision.MFAUsed || d.MFADone != nil {
@@ -713,10 +734,10 @@ func caStatus(applied []store.AppliedCAPolicy) string {
 	return status
 }
 
-// canVerify lists the second factors this engine can check today; the
-// policy may allow more (push and security keys arrive with their own
-// features), but offering a method that cannot be finished would strand
-// the user.
+// canVerify lists the second factors this engine can check itself; push
+// is added when the authenticator is wired (Engine.Push). The policy may
+// allow more (security keys arrive with their own feature), but offering
+// a method that cannot be finished would strand the user.
 var canVerify = map[method.Option]bool{
 	method.OptionAppCode: true, method.OptionSoftwareOath: true, method.OptionHardwareOath: true,
 	method.OptionSMS: true, method.OptionVoiceMobile: true, method.OptionVoiceAlternateMobile: true, method.OptionVoiceOffice: true,
@@ -724,11 +745,11 @@ var canVerify = map[method.Option]bool{
 }
 
 // verifiable masks the policy's allowed options down to what can be
-// verified (a copy: the map may be shared).
-func verifiable(allowed map[method.Option]bool) map[method.Option]bool {
+// verified (a copy: the map may be shared); push needs the authenticator.
+func verifiable(allowed map[method.Option]bool, push bool) map[method.Option]bool {
 	out := make(map[method.Option]bool, len(allowed))
 	for o, ok := range allowed {
-		out[o] = ok && canVerify[o]
+		out[o] = ok && (canVerify[o] || o == method.OptionPush && push)
 	}
 	return out
 }

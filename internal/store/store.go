@@ -347,6 +347,7 @@ type Store interface {
 	Lockouts
 	ConditionalAccess
 	RadiusClients
+	Push
 	// InTx runs fn in one transaction; the Store passed to fn is bound to
 	// it. A nested InTx joins the outer transaction. fn's error rolls back.
 	InTx(ctx context.Context, fn func(Store) error) error

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Lockouts", testLockouts},
 		{"ConditionalAccess", testConditionalAccess},
 		{"RadiusClients", testRadiusClients},
+		{"Push", testPush},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
