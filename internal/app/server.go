@@ -56,6 +56,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("/{tenant}/api/session", a.serveAPI(signinAPI))
 	mux.HandleFunc("/{tenant}/api/signout", a.serveAPI(signinAPI))
 	mux.HandleFunc("/{tenant}/api/legacy", a.serveAPI(signinAPI))
+	a.mountWebAuthn(mux)
 
 	api := &graphapi.API{Admin: a.Admin, SecurityInfo: a.SecurityInfo, Policies: a.Policies, ConditionalAccess: a.ConditionalAccess, Store: a.Store, Authenticate: a.authenticate, PublicURL: a.Config.PublicURL,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Log: a.Log}

@@ -53,6 +53,13 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, tenant store.Tenant,
 				return
 			}
 		}
+	case len(parts) == 2 && parts[0] == "signin" && parts[1] == "passkey" && r.Method == http.MethodPost:
+		c := Client{Kind: policy.ClientMobileDesktop, IP: httpx.ClientIPFrom(ctx), UserAgent: truncate(r.UserAgent(), 512),
+			CorrelationID: httpx.RequestIDFrom(ctx)}
+		if v, err = a.Engine.StartPasskey(ctx, tenant.ID, c); err == nil {
+			writeJSON(w, http.StatusCreated, v)
+			return
+		}
 	case len(parts) == 2 && parts[0] == "signin" && r.Method == http.MethodGet:
 		v, err = a.Engine.Get(ctx, tenant.ID, parts[1])
 	case len(parts) >= 3 && parts[0] == "signin" && r.Method == http.MethodPost:
@@ -98,6 +105,11 @@ func (a *API) step(w http.ResponseWriter, r *http.Request, tenantID, flowID, ste
 		Option              string `json:"option"`
 		Code                string `json:"code"`
 		NewPassword         string `json:"newPassword"`
+		// Security keys and passkeys: the browser's answer, the kind
+		// of key to register and its name.
+		Credential  json.RawMessage `json:"credential"`
+		Passkey     bool            `json:"passkey"`
+		DisplayName string          `json:"displayName"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return View{}, err
@@ -110,7 +122,16 @@ func (a *API) step(w http.ResponseWriter, r *http.Request, tenantID, flowID, ste
 	case "select":
 		return e.Select(ctx, tenantID, flowID, method.Option(in.Option))
 	case "verify":
+		if len(in.Credential) > 0 {
+			return e.VerifyKey(ctx, tenantID, flowID, in.Credential)
+		}
 		return e.Verify(ctx, tenantID, flowID, in.Code)
+	case "passkey":
+		return e.Passkey(ctx, tenantID, flowID, in.Credential)
+	case "register/fido2/begin":
+		return e.RegisterKeyBegin(ctx, tenantID, flowID, in.Passkey)
+	case "register/fido2/finish":
+		return e.RegisterKeyFinish(ctx, tenantID, flowID, in.Credential, in.DisplayName)
 	case "register/begin":
 		return e.RegisterBegin(ctx, tenantID, flowID)
 	case "register/finish":
@@ -136,6 +157,9 @@ func (a *API) session(w http.ResponseWriter, r *http.Request, tenantID string) {
 	writeJSON(w, http.StatusOK, map[string]any{"userId": s.UserID, "authTime": s.AuthAt, "mfaTime": s.MFAAt, "amr": s.Methods,
 		"expiresAt": s.ExpiresAt, "persistent": s.Persistent})
 }
+
+// SessionToken is the session token a request carries, "" if none.
+func SessionToken(r *http.Request) string { return token(r) }
 
 // token reads a session token from "Authorization: Session <token>" or
 // the session cookie.

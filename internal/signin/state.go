@@ -20,6 +20,9 @@ const (
 	StateDone State = "done"
 	// StateBlocked: policy or lockout ended the sign-in. Terminal.
 	StateBlocked State = "blocked"
+	// StatePasskey: a sign-in without a user name waits for a passkey's
+	// assertion, which names the user and counts as multi-factor.
+	StatePasskey State = "passkey"
 )
 
 // Action is what a client asks a flow to do.
@@ -34,6 +37,7 @@ const (
 	ActRegisterFinish Action = "registerFinish"
 	ActSkip           Action = "skip"
 	ActChangePassword Action = "changePassword"
+	ActPasskey        Action = "passkey"
 )
 
 // transitions lists, per state, the actions it accepts. Where an action
@@ -46,6 +50,7 @@ var transitions = map[State][]Action{
 	StateChangePassword: {ActChangePassword},
 	StateDone:           nil,
 	StateBlocked:        nil,
+	StatePasskey:        {ActPasskey},
 }
 
 // next lists the states an action may lead to from a state.
@@ -55,6 +60,7 @@ var next = map[State][]State{
 	StateRegister:       {StateRegister, StateMFA, StateChangePassword, StateDone, StateBlocked},
 	StateDone:           {StateDone},
 	StateChangePassword: {StateChangePassword, StateRegister, StateDone, StateBlocked},
+	StatePasskey:        {StatePasskey, StateMFA, StateRegister, StateChangePassword, StateDone, StateBlocked},
 }
 
 // allows reports whether a state accepts an action.

@@ -165,7 +165,7 @@ func (e *Engine) advance(ctx context.Context, f store.Flow, d flowData, u store.
 	if err != nil {
 		return View{}, err
 	}
-	tf.Allowed = verifiable(tf.Allowed)
+	tf.Allowed = e.keysReady(verifiable(tf.Allowed))
 	req := policy.Request{Client: d.Client.Kind, AdminSurface: d.Client.AdminSurface, Familiar: d.Familiar, StepUp: d.Client.StepUp,
 		RADIUS: d.Client.RADIUS, FirstFactor: d.FirstFactor, MFADone: d.MFADone, PasswordChanged: d.PasswordChanged,
 		RegistrationSkipped: d.RegistrationSkipped}
@@ -194,6 +194,7 @@ func (e *Engine) advance(ctx context.Context, f store.Flow, d flowData, u store.
 			return View{}, err
 		}
 	}
+	d.Key = nil // a step opens its own ceremony, if any
 	switch dec.Outcome {
 	case policy.Allow:
 		return e.complete(ctx, f, d, u)
@@ -216,6 +217,9 @@ func (e *Engine) advance(ctx context.Context, f store.Flow, d flowData, u store.
 	// A second factor: select the first offered; a text or call goes out
 	// on its own unless the client lets the user choose first (P-2.4).
 	d.Selected, d.ChallengeID, d.Destination = dec.OfferFirst, "", ""
+	if err := e.prepareKey(ctx, f.TenantID, &d, u); err != nil {
+		return View{}, err
+	}
 	if !d.Client.LetUserChoose && isTelephony(d.Selected) {
 		if err := e.sendCode(ctx, f.TenantID, &d, u); err != nil {
 			return View{}, err
@@ -270,6 +274,9 @@ func (e *Engine) Select(ctx context.Context, tenantID, flowID string, o method.O
 		return View{}, err
 	}
 	d.Selected, d.ChallengeID, d.Destination = o, "", ""
+	if err := e.prepareKey(ctx, tenantID, &d, u); err != nil {
+		return View{}, err
+	}
 	if isTelephony(o) {
 		if err := e.sendCode(ctx, tenantID, &d, u); err != nil {
 			return View{}, err
@@ -426,29 +433,35 @@ func (e *Engine) RegisterFinish(ctx context.Context, tenantID, flowID, code stri
 	if _, err := e.Methods.FinishTOTP(ctx, self, tenantID, u.ID, d.EnrolmentID, code, true); err != nil {
 		return View{}, e.mfaFailed(ctx, tenantID, d, u, method.OptionSoftwareOath, err)
 	}
-	// Per-user MFA: Enabled becomes Enforced once the user has registered
-	// (P-3.1) — a change of the user's state, so it is audited.
-	if u.PerUserMFA == store.PerUserMFAEnabled {
-		err := e.Store.InTx(ctx, func(tx store.Store) error {
-			var err error
-			if u, err = tx.UpdateUser(ctx, tenantID, u.ID, func(x *store.User) error {
-				x.PerUserMFA = store.PerUserMFAEnforced
-				return nil
-			}); err != nil {
-				return err
-			}
-			return tx.AppendAudit(ctx, audit.New(ctx, self, tenantID, e.now(), audit.Entry{Activity: "Update per-user multifactor authentication state",
-				Category: "UserManagement", Operation: "Update", Details: map[string]string{"reason": "The user completed MFA registration."},
-				Targets: []store.AuditTarget{audit.UserTarget(u, audit.Prop("StrongAuthenticationRequirement", "enabled", "enforced"))}}))
-		})
-		if err != nil {
-			return View{}, err
-		}
+	if u, err = e.registered(ctx, tenantID, u, self); err != nil {
+		return View{}, err
 	}
 	d.EnrolmentID = ""
 	d.MFADone = &policy.MFADone{Option: method.OptionSoftwareOath, At: e.now()}
 	d.Auth = append(d.Auth, store.AuthDetail{Method: "OATH verification code", At: e.now(), StepRequirement: "Multi-factor authentication", ResultDetail: "Registered and verified", Succeeded: true})
 	return e.advance(ctx, f, d, u)
+}
+
+// registered applies what completing an MFA registration changes for the
+// user: per-user MFA Enabled becomes Enforced (P-3.1) — a change of the
+// user's state, so it is audited.
+func (e *Engine) registered(ctx context.Context, tenantID string, u store.User, self directory.Actor) (store.User, error) {
+	if u.PerUserMFA != store.PerUserMFAEnabled {
+		return u, nil
+	}
+	err := e.Store.InTx(ctx, func(tx store.Store) error {
+		var err error
+		if u, err = tx.UpdateUser(ctx, tenantID, u.ID, func(x *store.User) error {
+			x.PerUserMFA = store.PerUserMFAEnforced
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, audit.New(ctx, self, tenantID, e.now(), audit.Entry{Activity: "Update per-user multifactor authentication state",
+			Category: "UserManagement", Operation: "Update", Details: map[string]string{"reason": "The user completed MFA registration."},
+			Targets: []store.AuditTarget{audit.UserTarget(u, audit.Prop("StrongAuthenticationRequirement", "enabled", "enforced"))}}))
+	})
+	return u, err
 }
 
 // Skip postpones a skippable registration.
@@ -718,6 +731,7 @@ var canVerify = map[method.Option]bool{
 	method.OptionAppCode: true, method.OptionSoftwareOath: true, method.OptionHardwareOath: true,
 	method.OptionSMS: true, method.OptionVoiceMobile: true, method.OptionVoiceAlternateMobile: true, method.OptionVoiceOffice: true,
 	method.OptionTAP: true, method.OptionEmail: true, method.OptionSecurityQuestions: true,
+	method.OptionFido2: true,
 }
 
 // verifiable masks the policy's allowed options down to what can be

@@ -125,7 +125,7 @@ func adapt(u User) (waUser, error) {
 // expires. It must be used at most once.
 type Ceremony struct {
 	Session gowa.SessionData `json:"session"`
-	Options json.RawMessage  `json:"options"`
+	Options json.RawMessage  `json:"options"` // the publicKey member of navigator.credentials.create/get
 	Expires time.Time        `json:"expires"`
 	// Passkey: a registration asked for a discoverable credential.
 	Passkey bool `json:"passkey,omitempty"`
@@ -159,7 +159,7 @@ func (rp *RP) BeginRegistration(u User, passkey bool, now time.Time) (Ceremony, 
 	if err != nil {
 		return Ceremony{}, fmt.Errorf("webauthn: begin registration: %w", err)
 	}
-	raw, err := json.Marshal(creation)
+	raw, err := json.Marshal(creation.Response)
 	if err != nil {
 		return Ceremony{}, err
 	}
@@ -188,7 +188,7 @@ func (rp *RP) BeginLogin(u *User, now time.Time) (Ceremony, error) {
 	if err != nil {
 		return Ceremony{}, fmt.Errorf("webauthn: begin login: %w", err)
 	}
-	raw, err := json.Marshal(assertion)
+	raw, err := json.Marshal(assertion.Response)
 	if err != nil {
 		return Ceremony{}, err
 	}
