@@ -49,6 +49,9 @@ func recordOf(c *gowa.Credential, passkey bool) store.Fido2Props {
 		BackupState:        c.Flags.BackupState,
 		Attachment:         string(c.Authenticator.Attachment),
 	}
+	if p.PublicKeyAlgorithm == 0 {
+		p.PublicKeyAlgorithm = coseAlgorithm(c.PublicKey)
+	}
 	for _, t := range c.Transport {
 		p.Transports = append(p.Transports, string(t))
 	}
@@ -67,6 +70,18 @@ func attestationLevel(typ string) string {
 		return Attested
 	}
 	return NotAttested
+}
+
+// coseAlgorithm reads the algorithm (label 3) of a COSE key, which
+// browsers do not always report beside it.
+func coseAlgorithm(key []byte) int64 {
+	var k struct {
+		Alg int64 `cbor:"3,keyasint"`
+	}
+	if err := cbor.Unmarshal(key, &k); err != nil {
+		return 0
+	}
+	return k.Alg
 }
 
 // thumbprints are the SHA-1 thumbprints of the statement's x5c chain.
