@@ -63,12 +63,13 @@ type keyWorld struct {
 	t      *testing.T
 	ctx    context.Context
 	a      *app.App
+	origin string // the public URL, which is the WebAuthn origin
 	base   string // public URL + /tenant
 	tenant store.Tenant
 	log    *syncBuffer
 }
 
-func newKeyWorld(t *testing.T) *keyWorld {
+func newKeyWorld(t *testing.T, newStore storetest.NewStore) *keyWorld {
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
 	cfg.Password.Memory, cfg.Password.Time = 8192, 1
@@ -81,7 +82,7 @@ func newKeyWorld(t *testing.T) *keyWorld {
 	rand.Read(key)
 	kr, _ := secret.NewKeyring(key)
 	w := &keyWorld{t: t, ctx: context.Background(), log: &syncBuffer{}}
-	w.a = app.New(cfg, storetest.SQLite(t), kr, slog.New(slog.NewTextHandler(w.log, nil)))
+	w.a = app.New(cfg, newStore(t), kr, slog.New(slog.NewTextHandler(w.log, nil)))
 	srv.Config.Handler = w.a.Handler()
 	srv.Start()
 	t.Cleanup(func() { srv.Close(); w.a.SignInLog.Close(context.Background()) })
@@ -94,6 +95,7 @@ func newKeyWorld(t *testing.T) *keyWorld {
 	if err := w.a.Policies.SetSecurityDefaults(w.ctx, op, w.tenant.ID, false, "testing security keys", true); err != nil {
 		t.Fatal(err)
 	}
+	w.origin = cfg.PublicURL
 	w.base = cfg.PublicURL + "/" + w.tenant.ID
 	return w
 }
@@ -255,7 +257,7 @@ func amrOf(s map[string]any) []string {
 // the password, and an AAGUID the policy blocks refused at registration
 // and at sign-in.
 func TestBrowserSecurityKeysAndPasskeys(t *testing.T) {
-	w := newKeyWorld(t)
+	w := newKeyWorld(t, storetest.SQLite)
 	if _, err := w.a.Admin.CreateUser(w.ctx, op, w.tenant.ID, admin.NewUser{UPN: "anna@contoso.com", Password: "Lila-Kor-Flyger-88"}); err != nil {
 		t.Fatal(err)
 	}
