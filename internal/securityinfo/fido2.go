@@ -79,6 +79,16 @@ func (s *Service) keyUser(ctx context.Context, tenantID string, u store.User) (w
 	return wu, nil
 }
 
+// keyUserByID reads the user and their keys.
+func (s *Service) keyUserByID(ctx context.Context, tenantID, userID string) (store.User, webauthn.User, error) {
+	u, err := s.user(ctx, tenantID, userID)
+	if err != nil {
+		return u, webauthn.User{}, err
+	}
+	wu, err := s.keyUser(ctx, tenantID, u)
+	return u, wu, err
+}
+
 // BeginFido2 starts registering a passkey (passkey true: discoverable, for
 // sign-in without a user name) or a security key for the user, who does
 // it themselves: the methods policy must allow FIDO2 for them and the
@@ -86,10 +96,6 @@ func (s *Service) keyUser(ctx context.Context, tenantID string, u store.User) (w
 func (s *Service) BeginFido2(ctx context.Context, tenantID, userID string, passkey bool) (Fido2Enrolment, error) {
 	if s.WebAuthn == nil {
 		return Fido2Enrolment{}, errFido2Unavailable()
-	}
-	u, err := s.user(ctx, tenantID, userID)
-	if err != nil {
-		return Fido2Enrolment{}, err
 	}
 	if err := s.canRegisterFido2(ctx, tenantID, userID); err != nil {
 		return Fido2Enrolment{}, err
@@ -109,7 +115,7 @@ func (s *Service) BeginFido2(ctx context.Context, tenantID, userID string, passk
 			Message: "Too many security key registrations are in progress. Finish one or wait a few minutes.",
 			Err:     &ThrottledError{RetryAfter: webauthn.CeremonyTTL}}
 	}
-	wu, err := s.keyUser(ctx, tenantID, u)
+	_, wu, err := s.keyUserByID(ctx, tenantID, userID)
 	if err != nil {
 		return Fido2Enrolment{}, err
 	}
@@ -187,11 +193,7 @@ func (s *Service) FinishFido2(ctx context.Context, actor directory.Actor, tenant
 	if err != nil {
 		return store.Method{}, err
 	}
-	u, err := s.user(ctx, tenantID, userID)
-	if err != nil {
-		return store.Method{}, err
-	}
-	wu, err := s.keyUser(ctx, tenantID, u)
+	u, wu, err := s.keyUserByID(ctx, tenantID, userID)
 	if err != nil {
 		return store.Method{}, err
 	}
@@ -253,11 +255,7 @@ func (s *Service) BeginFido2Assertion(ctx context.Context, tenantID, userID stri
 	if userID == "" {
 		return s.WebAuthn.BeginLogin(nil, s.now())
 	}
-	u, err := s.user(ctx, tenantID, userID)
-	if err != nil {
-		return webauthn.Ceremony{}, err
-	}
-	wu, err := s.keyUser(ctx, tenantID, u)
+	_, wu, err := s.keyUserByID(ctx, tenantID, userID)
 	if err != nil {
 		return webauthn.Ceremony{}, err
 	}
@@ -279,11 +277,7 @@ func (s *Service) VerifyFido2(ctx context.Context, tenantID, userID string, c we
 	}
 	var known *webauthn.User
 	if userID != "" {
-		u, err := s.user(ctx, tenantID, userID)
-		if err != nil {
-			return store.Method{}, err
-		}
-		wu, err := s.keyUser(ctx, tenantID, u)
+		_, wu, err := s.keyUserByID(ctx, tenantID, userID)
 		if err != nil {
 			return store.Method{}, err
 		}

@@ -161,6 +161,11 @@ func (a *API) session(w http.ResponseWriter, r *http.Request, tenantID string) {
 // SessionToken is the session token a request carries, "" if none.
 func SessionToken(r *http.Request) string { return token(r) }
 
+// DecodeJSON and WriteJSON are the API's JSON conventions, for handlers
+// that extend it (the security key endpoints).
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error { return decode(w, r, v) }
+func WriteJSON(w http.ResponseWriter, status int, v any)             { writeJSON(w, status, v) }
+
 // token reads a session token from "Authorization: Session <token>" or
 // the session cookie.
 func token(r *http.Request) string {

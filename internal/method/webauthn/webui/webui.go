@@ -12,8 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
-	"io"
-	"mime"
 	"net/http"
 	"time"
 
@@ -36,8 +34,6 @@ const CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-sr
 // when they already have a method: adding a phishing-resistant credential
 // must not be open to a session that only proved a password.
 const RecentMFA = time.Hour
-
-const maxBody = 64 << 10
 
 // Handler serves the endpoints of one vakt.
 type Handler struct {
@@ -93,7 +89,7 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, t store.Tenan
 			return store.Session{}, store.User{}, apperr.Forbiddenf("Cross-origin requests are not accepted.").WithCode("crossOrigin")
 		}
 	}
-	if err := decode(w, r, in); err != nil {
+	if err := signin.DecodeJSON(w, r, in); err != nil {
 		return store.Session{}, store.User{}, err
 	}
 	s, err := h.SignIn.Session(r.Context(), t.ID, signin.SessionToken(r))
@@ -149,7 +145,7 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request, t store.Tenant) 
 		h.api().Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, en)
+	signin.WriteJSON(w, http.StatusOK, en)
 }
 
 func (h *Handler) finish(w http.ResponseWriter, r *http.Request, t store.Tenant) {
@@ -175,7 +171,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, t store.Tenant)
 	if p := m.Props.Fido2; p != nil {
 		out["aaGuid"], out["attestationLevel"], out["passkey"] = p.AAGUID, p.AttestationLevel, p.Discoverable
 	}
-	writeJSON(w, http.StatusCreated, out)
+	signin.WriteJSON(w, http.StatusCreated, out)
 }
 
 func ipString(r *http.Request) string {
@@ -183,33 +179,6 @@ func ipString(r *http.Request) string {
 		return a.String()
 	}
 	return ""
-}
-
-// decode reads a JSON object of known fields, at most maxBody bytes.
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return apperr.Invalidf("Send JSON with Content-Type: application/json.").WithCode("invalidRequest")
-	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		return apperr.TooLargef("The request body is too large.")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return apperr.Invalidf("The request body is not a valid JSON object of the expected fields.").WithCode("invalidRequest")
-	}
-	if dec.More() {
-		return apperr.Invalidf("The request body has data after the JSON object.").WithCode("invalidRequest")
-	}
-	return nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 var pages = template.Must(template.New("page").Parse(`<!doctype html>
