@@ -12,11 +12,12 @@ import (
 
 // wireWebAuthn makes vakt a WebAuthn relying party for its public URL.
 // Browsers refuse an IP address as relying party id, so with such a URL
-// security keys and passkeys stay off (and are not offered at sign-in).
+// security keys and passkeys stay off (and are not offered at sign-in);
+// the HTTP handler says so once (CLI commands build the app too, and
+// should not print it).
 func (a *App) wireWebAuthn() {
 	rp, err := webauthn.New(a.Config.PublicURL, "vakt")
 	if err != nil {
-		a.Log.Warn("security keys and passkeys are unavailable", "err", err)
 		return
 	}
 	a.SecurityInfo.WebAuthn = rp
@@ -39,6 +40,9 @@ func fido2Policy(c authpolicy.Fido2Config) webauthn.Policy {
 // mountWebAuthn adds the key registration endpoints, the browser script
 // and the minimal key pages.
 func (a *App) mountWebAuthn(mux *http.ServeMux) {
+	if _, err := webauthn.New(a.Config.PublicURL, "vakt"); err != nil {
+		a.Log.Warn("security keys and passkeys are unavailable", "err", err)
+	}
 	h := &webui.Handler{SignIn: a.SignIn, SecurityInfo: a.SecurityInfo, Tenant: a.Admin.ResolveTenant,
 		Now: func() time.Time {
 			if a.SignIn.Now != nil {
