@@ -163,11 +163,26 @@ func TestKeysOverTheAPI(t *testing.T) {
 				t.Fatalf("amr %v", amr)
 			}
 			token = v.Session.Token
+			// Another relying party's signature, and a counter gone back.
+			v = w.password("anna@contoso.com")
+			otherRP, _ := key.Assert(v.PublicKey, w.origin, softkey.Faults{RPID: "evil.example"})
+			raw = w.do("POST", "signin/"+v.FlowID+"/verify", "", "", js(map[string]any{"credential": json.RawMessage(otherRP)}), 400)
+			if errCode(raw) != webauthn.ReasonRPIDMismatch {
+				t.Fatalf("wrong RP id: %s", raw)
+			}
+			fresh = w.view("GET", "signin/"+v.FlowID, nil, 200)
+			back := uint32(1)
+			cloned, _ := key.Assert(fresh.PublicKey, w.origin, softkey.Faults{Counter: &back})
+			raw = w.do("POST", "signin/"+v.FlowID+"/verify", "", "", js(map[string]any{"credential": json.RawMessage(cloned)}), 400)
+			if errCode(raw) != webauthn.ReasonCounterRegressed {
+				t.Fatalf("counter back: %s", raw)
+			}
 			reasons := ""
 			for _, e := range w.signIns() {
 				reasons += e.FailureReason + "\n"
 			}
-			for _, want := range []string{webauthn.ReasonUserNotVerified, webauthn.ReasonChallengeMismatch, webauthn.ReasonOriginMismatch} {
+			for _, want := range []string{webauthn.ReasonUserNotVerified, webauthn.ReasonChallengeMismatch, webauthn.ReasonOriginMismatch,
+				webauthn.ReasonRPIDMismatch, webauthn.ReasonCounterRegressed} {
 				if !strings.Contains(reasons, want) {
 					t.Errorf("sign-in log lacks %s:\n%s", want, reasons)
 				}
