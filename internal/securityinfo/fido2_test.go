@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,21 +161,10 @@ func TestFido2Replay(t *testing.T) {
 		en, _ = e.svc.BeginFido2(ctx, e.tenant.ID, e.user.ID, false)
 		k2 := softkey.New(keyModel, false)
 		body, _ = k2.Register(en.Options, keyOrigin, softkey.Faults{})
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		wins := 0
-		for range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, err := e.svc.FinishFido2(ctx, e.self(), e.tenant.ID, e.user.ID, en.ID, "", body); err == nil {
-					mu.Lock()
-					wins++
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
+		wins := race(4, func(int) error {
+			_, err := e.svc.FinishFido2(ctx, e.self(), e.tenant.ID, e.user.ID, en.ID, "", body)
+			return err
+		})
 		if wins != 1 {
 			t.Fatalf("%d concurrent finishes succeeded", wins)
 		}
@@ -210,24 +200,17 @@ func TestFido2Counter(t *testing.T) {
 			t.Fatalf("counter now %d", ms[0].LastStep)
 		}
 		// Two answers carrying the same new count race: one passes.
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		wins := 0
 		n := uint32(50)
-		for range 4 {
-			c, _ := e.svc.BeginFido2Assertion(ctx, e.tenant.ID, e.user.ID)
-			body, _ := k.Assert(c.Options, keyOrigin, softkey.Faults{Counter: &n})
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, err := e.svc.VerifyFido2(ctx, e.tenant.ID, e.user.ID, c, body); err == nil {
-					mu.Lock()
-					wins++
-					mu.Unlock()
-				}
-			}()
+		cs := make([]webauthn.Ceremony, 4)
+		bodies := make([][]byte, 4)
+		for i := range cs {
+			cs[i], _ = e.svc.BeginFido2Assertion(ctx, e.tenant.ID, e.user.ID)
+			bodies[i], _ = k.Assert(cs[i].Options, keyOrigin, softkey.Faults{Counter: &n})
 		}
-		wg.Wait()
+		wins := race(4, func(i int) error {
+			_, err := e.svc.VerifyFido2(ctx, e.tenant.ID, e.user.ID, cs[i], bodies[i])
+			return err
+		})
 		if wins != 1 {
 			t.Fatalf("%d answers with one counter value passed", wins)
 		}
@@ -275,6 +258,23 @@ func TestFido2Policy(t *testing.T) {
 		_, err = signInWith(t, e, e.user.ID, attested, softkey.Faults{})
 		wantKind(t, err, apperr.Forbidden, "methodNotAllowed")
 	})
+}
+
+// race runs fn(0…n-1) at once and counts the calls that succeeded.
+func race(n int, fn func(i int) error) int {
+	var wg sync.WaitGroup
+	var wins atomic.Int32
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if fn(i) == nil {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return int(wins.Load())
 }
 
 func TestFido2BadInput(t *testing.T) {

@@ -62,36 +62,29 @@ func ParseAssertion(body []byte) error {
 	return err
 }
 
-func parseCreation(body []byte) (p *protocol.ParsedCredentialCreationData, err error) {
+func parseCreation(body []byte) (*protocol.ParsedCredentialCreationData, error) {
+	return parse(body, "registration response", protocol.ParseCredentialCreationResponseBytes)
+}
+
+func parseAssertion(body []byte) (*protocol.ParsedCredentialAssertionData, error) {
+	return parse(body, "assertion", protocol.ParseCredentialRequestResponseBytes)
+}
+
+// parse runs one of go-webauthn's parsers on a browser's answer; every
+// failure is a malformed refusal.
+func parse[T any](body []byte, what string, fn func([]byte) (*T, error)) (p *T, err error) {
 	if len(body) == 0 || len(body) > MaxResponseBytes {
-		return nil, refuse(ReasonMalformed, "empty or oversized registration response", "")
+		return nil, refuse(ReasonMalformed, "empty or oversized "+what, "")
 	}
 	// go-webauthn parses CBOR from the network; a panic in it must not
 	// take the request (or a fuzz run) down with it.
 	defer func() {
 		if r := recover(); r != nil {
-			p, err = nil, refuse(ReasonMalformed, "registration response could not be parsed", "")
+			p, err = nil, refuse(ReasonMalformed, what+" could not be parsed", "")
 		}
 	}()
-	p, err = protocol.ParseCredentialCreationResponseBytes(body)
-	if err != nil {
-		return nil, refusef(ReasonMalformed, err, "registration response: %s", describe(err))
-	}
-	return p, nil
-}
-
-func parseAssertion(body []byte) (p *protocol.ParsedCredentialAssertionData, err error) {
-	if len(body) == 0 || len(body) > MaxResponseBytes {
-		return nil, refuse(ReasonMalformed, "empty or oversized assertion", "")
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			p, err = nil, refuse(ReasonMalformed, "assertion could not be parsed", "")
-		}
-	}()
-	p, err = protocol.ParseCredentialRequestResponseBytes(body)
-	if err != nil {
-		return nil, refusef(ReasonMalformed, err, "assertion: %s", describe(err))
+	if p, err = fn(body); err != nil {
+		return nil, refusef(ReasonMalformed, err, "%s: %s", what, describe(err))
 	}
 	return p, nil
 }
