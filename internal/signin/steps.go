@@ -724,9 +724,9 @@ func caStatus(applied []store.AppliedCAPolicy) string {
 }
 
 // canVerify lists the second factors this engine can check today; the
-// policy may allow more (push and security keys arrive with their own
-// features), but offering a method that cannot be finished would strand
-// the user.
+// policy may allow more (push arrives with its own feature), but offering
+// a method that cannot be finished would strand the user. Security keys
+// also need a relying party (keysReady).
 var canVerify = map[method.Option]bool{
 	method.OptionAppCode: true, method.OptionSoftwareOath: true, method.OptionHardwareOath: true,
 	method.OptionSMS: true, method.OptionVoiceMobile: true, method.OptionVoiceAlternateMobile: true, method.OptionVoiceOffice: true,
