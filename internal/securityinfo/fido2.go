@@ -348,7 +348,9 @@ func (s *Service) VerifyFido2(ctx context.Context, tenantID, userID string, c we
 
 func unknownKey() error {
 	return &webauthn.Refusal{Reason: webauthn.ReasonUnknownCredential, Detail: "the user handle names no user of this tenant",
-		Message: "This passkey is not registered here."}
+		// The same words as for a known user without that key: the
+		// answer must not tell which user ids exist.
+		Message: "This security key or passkey is not registered for your account."}
 }
 
 // logRefusal writes the reason a ceremony was refused (never the
