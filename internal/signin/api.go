@@ -54,11 +54,17 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, tenant store.Tenant,
 			}
 		}
 	case len(parts) == 2 && parts[0] == "signin" && parts[1] == "passkey" && r.Method == http.MethodPost:
-		c := Client{Kind: policy.ClientMobileDesktop, IP: httpx.ClientIPFrom(ctx), UserAgent: truncate(r.UserAgent(), 512),
-			CorrelationID: httpx.RequestIDFrom(ctx)}
-		if v, err = a.Engine.StartPasskey(ctx, tenant.ID, c); err == nil {
-			writeJSON(w, http.StatusCreated, v)
-			return
+		var in struct {
+			AppID    string `json:"appId"`
+			DeviceID string `json:"deviceId"`
+		}
+		if err = decode(w, r, &in); err == nil {
+			c := Client{App: in.AppID, Kind: policy.ClientMobileDesktop, IP: httpx.ClientIPFrom(ctx), UserAgent: truncate(r.UserAgent(), 512),
+				DeviceID: in.DeviceID, CorrelationID: httpx.RequestIDFrom(ctx)}
+			if v, err = a.Engine.StartPasskey(ctx, tenant.ID, c); err == nil {
+				writeJSON(w, http.StatusCreated, v)
+				return
+			}
 		}
 	case len(parts) == 2 && parts[0] == "signin" && r.Method == http.MethodGet:
 		v, err = a.Engine.Get(ctx, tenant.ID, parts[1])
