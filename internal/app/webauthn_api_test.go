@@ -288,6 +288,8 @@ func TestKeyBadInput(t *testing.T) {
 		{"passkey step in the MFA state", "signin/" + mfa.FlowID + "/passkey", "", `{"credential":{}}`, 409},
 		{"passkey answer garbage", "signin/" + pk.FlowID + "/passkey", "", `{"credential":{"response":{"userHandle":"!!"}}}`, 400},
 		{"passkey without credential", "signin/" + pk.FlowID + "/passkey", "", `{}`, 400},
+		{"passkey start not JSON", "signin/passkey", "", `{"appId":`, 400},
+		{"passkey start unknown field", "signin/passkey", "", `{"username":"anna@contoso.com"}`, 400},
 		{"registration begin not JSON", "securityinfo/fido2/begin", token, `{"passkey":`, 400},
 		{"registration begin unknown field", "securityinfo/fido2/begin", token, `{"passkey":true,"admin":true}`, 400},
 		{"registration finish unknown id", "securityinfo/fido2/finish", token, `{"registrationId":"nope","credential":{}}`, 404},
