@@ -147,12 +147,16 @@ func newBrowser(t *testing.T) *browser {
 }
 
 // authenticator adds a virtual CTAP2 authenticator that verifies its
-// user (a PIN or biometric that always succeeds).
+// user (a PIN or biometric that always succeeds). The platform one
+// (internal, resident keys) makes synced passkeys: backup eligible and
+// backed up.
 func (b *browser) authenticator(transport webauthn.AuthenticatorTransport, resident bool) webauthn.AuthenticatorID {
 	b.t.Helper()
+	synced := transport == webauthn.AuthenticatorTransportInternal
 	res, err := chromedp.Call(b.ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
 		Protocol: webauthn.AuthenticatorProtocolCtap2, Ctap2version: webauthn.Ctap2versionCtap21, Transport: transport,
-		HasResidentKey: resident, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
+		HasResidentKey: resident, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
+		DefaultBackupEligibility: synced, DefaultBackupState: synced}})
 	if err != nil {
 		b.t.Fatalf("add authenticator: %v", err)
 	}
@@ -275,7 +279,8 @@ func TestBrowserSecurityKeysAndPasskeys(t *testing.T) {
 	b.fill("name", "Laptop passkey")
 	b.expect("add-passkey", "ok:registered")
 	keys := w.keys("anna@contoso.com")
-	if len(keys) != 1 || keys[0].DisplayName != "Laptop passkey" || !keys[0].Props.Fido2.Discoverable || !keys[0].Props.Fido2.UserVerified {
+	if len(keys) != 1 || keys[0].DisplayName != "Laptop passkey" || !keys[0].Props.Fido2.Discoverable || !keys[0].Props.Fido2.UserVerified ||
+		!keys[0].Props.Fido2.BackupEligible || !keys[0].Props.Fido2.BackupState || keys[0].Props.Fido2.Attachment != "platform" {
 		t.Fatalf("passkey: %+v", keys)
 	}
 	aaguid := keys[0].Props.Fido2.AAGUID
@@ -300,7 +305,8 @@ func TestBrowserSecurityKeysAndPasskeys(t *testing.T) {
 	b.fill("name", "Blue key")
 	b.expect("add-key", "ok:registered")
 	keys = w.keys("anna@contoso.com")
-	if len(keys) != 2 || keys[1].DisplayName != "Blue key" || keys[1].Props.Fido2.Discoverable || keys[1].LastStep == 0 && keys[1].Props.Fido2.AAGUID == "" {
+	if len(keys) != 2 || keys[1].DisplayName != "Blue key" || keys[1].Props.Fido2.Discoverable || keys[1].Props.Fido2.BackupEligible ||
+		keys[1].Props.Fido2.AAGUID != aaguid || !slices.Contains(keys[1].Props.Fido2.Transports, "usb") {
 		t.Fatalf("security key: %+v", keys)
 	}
 	b.expect("signout", "ok:signedOut")
@@ -316,8 +322,8 @@ func TestBrowserSecurityKeysAndPasskeys(t *testing.T) {
 	if amr := amrOf(b.session(w.tenant.ID)); !slices.Contains(amr, "pwd") || !slices.Contains(amr, "hwk") || !slices.Contains(amr, "mfa") {
 		t.Fatalf("password + key amr %v", amr)
 	}
-	if k := w.keys("anna@contoso.com")[1]; k.LastUsedAt == nil {
-		t.Fatalf("security key use not recorded: %+v", k)
+	if k := w.keys("anna@contoso.com")[1]; k.LastUsedAt == nil || k.LastStep <= keys[1].LastStep {
+		t.Fatalf("security key use not recorded (counter %d, was %d): %+v", k.LastStep, keys[1].LastStep, k)
 	}
 
 	// 5. The administrator blocks this make and model (AAGUID).
