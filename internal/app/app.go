@@ -134,6 +134,7 @@ func New(cfg config.Config, st store.Store, keys *secret.Keyring, log *slog.Logg
 	a.ConditionalAccess = &capolicy.Service{Store: a.Store, SecurityDefaults: a.Policies}
 	a.Policies.ConditionalAccess = a.ConditionalAccess
 	a.SecurityInfo.Allowed = a.allowedKinds
+	a.wireWebAuthn()
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.SignInLog = signinlog.New(a.Store, signinlog.Options{Log: log, Metrics: a.Metrics})

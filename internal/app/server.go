@@ -59,6 +59,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("/{tenant}/api/legacy", a.serveAPI(signinAPI))
 	a.mountPages(mux)
 	mux.HandleFunc("/{tenant}/api/authenticator/{rest...}", a.serveAuthenticator(&authenticator.API{Service: a.Authenticator}))
+	a.mountWebAuthn(mux)
 
 	api := &graphapi.API{Admin: a.Admin, SecurityInfo: a.SecurityInfo, Policies: a.Policies, ConditionalAccess: a.ConditionalAccess, Store: a.Store, Authenticate: a.authenticate, PublicURL: a.Config.PublicURL,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Log: a.Log}

@@ -272,6 +272,12 @@ func (a *API) methodJSON(c *call, m store.Method) (obj map[string]any, ok bool, 
 		obj["model"] = nullable(m.Props.Model)
 		obj["attestationCertificates"] = []string{}
 		obj["attestationLevel"] = nil
+		if f := m.Props.Fido2; f != nil {
+			obj["aaGuid"], obj["attestationLevel"] = f.AAGUID, nullable(f.AttestationLevel)
+			if len(f.AttestationCertificates) > 0 {
+				obj["attestationCertificates"] = f.AttestationCertificates
+			}
+		}
 	}
 	return obj, true, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/vakt-id/vakt/internal/delivery"
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/method"
+	"github.com/vakt-id/vakt/internal/method/webauthn"
 	"github.com/vakt-id/vakt/internal/password"
 	"github.com/vakt-id/vakt/internal/store"
 )
@@ -72,6 +73,13 @@ type Service struct {
 	PublicURL string
 	Now       func() time.Time
 	Log       *slog.Logger
+
+	// WebAuthn is the relying party for security keys and passkeys (nil:
+	// unavailable, e.g. a public URL with an IP address); Fido2Policy
+	// reads the tenant's FIDO2 configuration (nil: self-service, no
+	// restrictions).
+	WebAuthn    *webauthn.RP
+	Fido2Policy func(ctx context.Context, tenantID string) (webauthn.Policy, error)
 }
 
 func (s *Service) now() time.Time {

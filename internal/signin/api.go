@@ -55,6 +55,19 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, tenant store.Tenant,
 				return
 			}
 		}
+	case len(parts) == 2 && parts[0] == "signin" && parts[1] == "passkey" && r.Method == http.MethodPost:
+		var in struct {
+			AppID    string `json:"appId"`
+			DeviceID string `json:"deviceId"`
+		}
+		if err = decode(w, r, &in); err == nil {
+			c := Client{App: in.AppID, Kind: policy.ClientMobileDesktop, IP: httpx.ClientIPFrom(ctx), UserAgent: truncate(r.UserAgent(), 512),
+				DeviceID: in.DeviceID, CorrelationID: httpx.RequestIDFrom(ctx)}
+			if v, err = a.Engine.StartPasskey(ctx, tenant.ID, c); err == nil {
+				writeJSON(w, http.StatusCreated, v)
+				return
+			}
+		}
 	case len(parts) == 2 && parts[0] == "signin" && r.Method == http.MethodGet:
 		v, err = a.Engine.Get(ctx, tenant.ID, parts[1])
 	case len(parts) >= 3 && parts[0] == "signin" && r.Method == http.MethodPost:
@@ -101,6 +114,11 @@ func (a *API) step(w http.ResponseWriter, r *http.Request, tenantID, flowID, ste
 		Code                string `json:"code"`
 		NewPassword         string `json:"newPassword"`
 		Wait                int    `json:"wait"` // push/poll: seconds to wait for the answer
+		// Security keys and passkeys: the browser's answer, the kind
+		// of key to register and its name.
+		Credential  json.RawMessage `json:"credential"`
+		Passkey     bool            `json:"passkey"`
+		DisplayName string          `json:"displayName"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return View{}, err
@@ -113,7 +131,16 @@ func (a *API) step(w http.ResponseWriter, r *http.Request, tenantID, flowID, ste
 	case "select":
 		return e.Select(ctx, tenantID, flowID, method.Option(in.Option))
 	case "verify":
+		if len(in.Credential) > 0 {
+			return e.VerifyKey(ctx, tenantID, flowID, in.Credential)
+		}
 		return e.Verify(ctx, tenantID, flowID, in.Code)
+	case "passkey":
+		return e.Passkey(ctx, tenantID, flowID, in.Credential)
+	case "register/fido2/begin":
+		return e.RegisterKeyBegin(ctx, tenantID, flowID, in.Passkey)
+	case "register/fido2/finish":
+		return e.RegisterKeyFinish(ctx, tenantID, flowID, in.Credential, in.DisplayName)
 	case "register/begin":
 		if in.Option == string(method.OptionPush) {
 			return e.RegisterPushBegin(ctx, tenantID, flowID)
@@ -147,6 +174,14 @@ func (a *API) session(w http.ResponseWriter, r *http.Request, tenantID string) {
 	writeJSON(w, http.StatusOK, map[string]any{"userId": s.UserID, "authTime": s.AuthAt, "mfaTime": s.MFAAt, "amr": s.Methods,
 		"expiresAt": s.ExpiresAt, "persistent": s.Persistent})
 }
+
+// SessionToken is the session token a request carries, "" if none.
+func SessionToken(r *http.Request) string { return token(r) }
+
+// DecodeJSON and WriteJSON are the API's JSON conventions, for handlers
+// that extend it (the security key endpoints).
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error { return decode(w, r, v) }
+func WriteJSON(w http.ResponseWriter, status int, v any)             { writeJSON(w, status, v) }
 
 // token reads a session token from "Authorization: Session <token>" or
 // the session cookie.

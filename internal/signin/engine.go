@@ -22,6 +22,7 @@ import (
 	"github.com/vakt-id/vakt/internal/apperr"
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/method"
+	"github.com/vakt-id/vakt/internal/method/webauthn"
 	"github.com/vakt-id/vakt/internal/policy"
 	"github.com/vakt-id/vakt/internal/securityinfo"
 	"github.com/vakt-id/vakt/internal/store"
@@ -133,6 +134,8 @@ type flowData struct {
 	Applied             []store.AppliedCAPolicy `json:"applied,omitempty"`
 	Auth                []store.AuthDetail      `json:"auth,omitempty"`
 	Session             *SessionView            `json:"-"`
+	// Key is the open WebAuthn ceremony of this step (used once).
+	Key *webauthn.Ceremony `json:"key,omitempty"`
 }
 
 // View is what a client sees of a flow.
@@ -144,6 +147,9 @@ type View struct {
 	Register  *RegisterView `json:"register,omitempty"`
 	Blocked   *BlockView    `json:"blocked,omitempty"`
 	Session   *SessionView  `json:"session,omitempty"`
+	// PublicKey is the options for navigator.credentials.get or create
+	// when the step needs a security key or passkey.
+	PublicKey json.RawMessage `json:"publicKey,omitempty"`
 }
 
 // MFAView lists the ways to pass the second factor.
@@ -270,6 +276,9 @@ func (e *Engine) save(ctx context.Context, f store.Flow, d flowData, to State) (
 
 func (e *Engine) view(f store.Flow, d flowData) View {
 	v := View{FlowID: f.ID, State: State(f.State), ExpiresAt: f.ExpiresAt}
+	if d.Key != nil && v.State != StateDone && v.State != StateBlocked {
+		v.PublicKey = d.Key.Options
+	}
 	switch v.State {
 	case StateMFA:
 		v.MFA = &MFAView{Options: d.Decision.Options, Selected: d.Selected, CodeSent: d.ChallengeID != "", Destination: d.Destination}

@@ -20,6 +20,9 @@ const (
 	StateDone State = "done"
 	// StateBlocked: policy or lockout ended the sign-in. Terminal.
 	StateBlocked State = "blocked"
+	// StatePasskey: a sign-in without a user name waits for a passkey's
+	// assertion, which names the user and counts as multi-factor.
+	StatePasskey State = "passkey"
 )
 
 // Action is what a client asks a flow to do.
@@ -37,6 +40,7 @@ const (
 	// ActPushPoll asks for the outcome of a push (the sign-in's, or a new
 	// device's test push while registering).
 	ActPushPoll Action = "pushPoll"
+	ActPasskey        Action = "passkey"
 )
 
 // transitions lists, per state, the actions it accepts. Where an action
@@ -49,6 +53,7 @@ var transitions = map[State][]Action{
 	StateChangePassword: {ActChangePassword},
 	StateDone:           nil,
 	StateBlocked:        nil,
+	StatePasskey:        {ActPasskey},
 }
 
 // next lists the states an action may lead to from a state.
@@ -58,6 +63,7 @@ var next = map[State][]State{
 	StateRegister:       {StateRegister, StateMFA, StateChangePassword, StateDone, StateBlocked},
 	StateDone:           {StateDone},
 	StateChangePassword: {StateChangePassword, StateRegister, StateDone, StateBlocked},
+	StatePasskey:        {StatePasskey, StateMFA, StateRegister, StateChangePassword, StateDone, StateBlocked},
 }
 
 // allows reports whether a state accepts an action.

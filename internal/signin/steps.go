@@ -165,7 +165,7 @@ func (e *Engine) advance(ctx context.Context, f store.Flow, d flowData, u store.
 	if err != nil {
 		return View{}, err
 	}
-	tf.Allowed = verifiable(tf.Allowed, e.Push != nil)
+	tf.Allowed = e.keysReady(verifiable(tf.Allowed, e.Push != nil))
 	req := policy.Request{Client: d.Client.Kind, AdminSurface: d.Client.AdminSurface, Familiar: d.Familiar, StepUp: d.Client.StepUp,
 		RADIUS: d.Client.RADIUS, FirstFactor: d.FirstFactor, MFADone: d.MFADone, PasswordChanged: d.PasswordChanged,
 		RegistrationSkipped: d.RegistrationSkipped}
@@ -194,6 +194,7 @@ func (e *Engine) advance(ctx context.Context, f store.Flow, d flowData, u store.
 			return View{}, err
 		}
 	}
+	d.Key = nil // a step opens its own ceremony, if any
 	switch dec.Outcome {
 	case policy.Allow:
 		return e.complete(ctx, f, d, u)
@@ -216,6 +217,9 @@ func (e *Engine) advance(ctx context.Context, f store.Flow, d flowData, u store.
 	// A second factor: select the first offered; a text or call goes out
 	// on its own unless the client lets the user choose first (P-2.4).
 	d.Selected, d.ChallengeID, d.Destination = dec.OfferFirst, "", ""
+	if err := e.prepareKey(ctx, f.TenantID, &d, u); err != nil {
+		return View{}, err
+	}
 	if !d.Client.LetUserChoose && isTelephony(d.Selected) {
 		if err := e.sendCode(ctx, f.TenantID, &d, u); err != nil {
 			return View{}, err
@@ -275,6 +279,9 @@ func (e *Engine) Select(ctx context.Context, tenantID, flowID string, o method.O
 		return View{}, err
 	}
 	d.Selected, d.ChallengeID, d.Destination = o, "", ""
+	if err := e.prepareKey(ctx, tenantID, &d, u); err != nil {
+		return View{}, err
+	}
 	if isTelephony(o) {
 		if err := e.sendCode(ctx, tenantID, &d, u); err != nil {
 			return View{}, err
@@ -735,13 +742,14 @@ func caStatus(applied []store.AppliedCAPolicy) string {
 }
 
 // canVerify lists the second factors this engine can check itself; push
-// is added when the authenticator is wired (Engine.Push). The policy may
-// allow more (security keys arrive with their own feature), but offering
-// a method that cannot be finished would strand the user.
+// is added when the authenticator is wired (Engine.Push), and security
+// keys also need a relying party (keysReady). Offering a method that
+// cannot be finished would strand the user.
 var canVerify = map[method.Option]bool{
 	method.OptionAppCode: true, method.OptionSoftwareOath: true, method.OptionHardwareOath: true,
 	method.OptionSMS: true, method.OptionVoiceMobile: true, method.OptionVoiceAlternateMobile: true, method.OptionVoiceOffice: true,
 	method.OptionTAP: true, method.OptionEmail: true, method.OptionSecurityQuestions: true,
+	method.OptionFido2: true,
 }
 
 // verifiable masks the policy's allowed options down to what can be

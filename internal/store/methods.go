@@ -48,6 +48,9 @@ type MethodProps struct {
 	DeviceTag  string `json:"deviceTag,omitempty"`
 	AppVersion string `json:"appVersion,omitempty"`
 	Platform   string `json:"platform,omitempty"`
+
+	// FIDO2 security keys and passkeys.
+	Fido2 *Fido2Props `json:"fido2,omitempty"`
 }
 
 // Method is one registered authentication method of a user, or an

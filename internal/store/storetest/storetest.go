@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Transactions", testTransactions},
 		{"TenantIsolation", testTenantIsolation},
 		{"Methods", testMethods},
+		{"Fido2Keys", testFido2Keys},
 		{"ConcurrentStep", testConcurrentStep},
 		{"UserLock", testUserLock},
 		{"OTP", testOTP},

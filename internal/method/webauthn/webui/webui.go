@@ -1,0 +1,225 @@
+// Package webui is the HTTP surface of security keys and passkeys: the
+// JSON endpoints a signed-in user registers keys with, the browser script
+// (internal/method/webauthn's Script) and two minimal pages that run the
+// ceremonies — enough for a real browser to register a key and sign in
+// with it. The full pages (internal/web) fold these in later; the JSON
+// endpoints stay.
+package webui
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/vakt-id/vakt/internal/apperr"
+	"github.com/vakt-id/vakt/internal/directory"
+	"github.com/vakt-id/vakt/internal/httpx"
+	"github.com/vakt-id/vakt/internal/method"
+	"github.com/vakt-id/vakt/internal/method/webauthn"
+	"github.com/vakt-id/vakt/internal/securityinfo"
+	"github.com/vakt-id/vakt/internal/signin"
+	"github.com/vakt-id/vakt/internal/store"
+)
+
+// CSP is the pages' Content-Security-Policy: the script is vakt's own
+// file, nothing inline, nothing from elsewhere.
+const CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// RecentMFA is how long after a multi-factor sign-in a user may add a key
+// when they already have a method: adding a phishing-resistant credential
+// must not be open to a session that only proved a password.
+const RecentMFA = time.Hour
+
+// Handler serves the endpoints of one vakt.
+type Handler struct {
+	SignIn       *signin.Engine
+	SecurityInfo *securityinfo.Service
+	// Tenant resolves the {tenant} path segment (an id or a domain).
+	Tenant func(ctx context.Context, ref string) (store.Tenant, error)
+	Now    func() time.Time
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// Mount adds the routes to mux.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("POST /{tenant}/api/securityinfo/fido2/begin", h.withTenant(h.begin))
+	mux.HandleFunc("POST /{tenant}/api/securityinfo/fido2/finish", h.withTenant(h.finish))
+	mux.HandleFunc("GET /{tenant}/static/webauthn.js", h.script)
+	mux.HandleFunc("GET /{tenant}/webauthn/register", h.withTenant(h.page("register")))
+	mux.HandleFunc("GET /{tenant}/webauthn/signin", h.withTenant(h.page("signin")))
+}
+
+func (h *Handler) api() *signin.API { return &signin.API{Engine: h.SignIn} }
+
+func (h *Handler) withTenant(fn func(http.ResponseWriter, *http.Request, store.Tenant)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t, err := h.Tenant(r.Context(), r.PathValue("tenant"))
+		if err != nil {
+			h.api().Fail(w, r, err)
+			return
+		}
+		fn(w, r, t)
+	}
+}
+
+func (h *Handler) script(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, "webauthn.js", time.Time{}, bytes.NewReader(webauthn.Script))
+}
+
+// signedIn finds the caller's session and user. The request must also be
+// same-origin JSON: a cross-site form cannot send application/json, and
+// a browser's Origin header, when present, must be vakt's own.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, t store.Tenant, in any) (store.Session, store.User, error) {
+	if rp := h.SecurityInfo.WebAuthn; rp != nil {
+		if o := r.Header.Get("Origin"); o != "" && o != rp.Origin {
+			return store.Session{}, store.User{}, apperr.Forbiddenf("Cross-origin requests are not accepted.").WithCode("crossOrigin")
+		}
+	}
+	if err := signin.DecodeJSON(w, r, in); err != nil {
+		return store.Session{}, store.User{}, err
+	}
+	s, err := h.SignIn.Session(r.Context(), t.ID, signin.SessionToken(r))
+	if errors.Is(err, store.ErrNotFound) {
+		return s, store.User{}, apperr.Unauthenticatedf("Sign in first.").WithCode("noSession")
+	}
+	if err != nil {
+		return s, store.User{}, err
+	}
+	u, err := h.SignIn.Store.GetUser(r.Context(), t.ID, s.UserID)
+	if err != nil {
+		return s, u, apperr.FromStore(err, "The user")
+	}
+	if !u.AccountEnabled {
+		return s, u, apperr.Forbiddenf("Your account is disabled.").WithCode("accountDisabled")
+	}
+	return s, u, nil
+}
+
+// needsRecentMFA refuses a session that did not pass MFA in the last
+// RecentMFA when the user already has a method that could have: the first
+// method may be added after a password, later ones only after MFA.
+func (h *Handler) needsRecentMFA(ctx context.Context, tenantID string, s store.Session, u store.User) error {
+	ms, err := h.SecurityInfo.Methods(ctx, tenantID, u.ID)
+	if err != nil {
+		return err
+	}
+	has := false
+	for _, m := range ms {
+		for _, o := range method.Options(securityinfo.Registered(m, h.now())) {
+			has = has || method.UsableForMFA(o)
+		}
+	}
+	if !has || (s.MFAAt != nil && h.now().Sub(*s.MFAAt) <= RecentMFA) {
+		return nil
+	}
+	return apperr.Forbiddenf("Sign in again with multi-factor authentication to add a security key.").WithCode("mfaRequired")
+}
+
+func (h *Handler) begin(w http.ResponseWriter, r *http.Request, t store.Tenant) {
+	var in struct {
+		Passkey bool `json:"passkey"`
+	}
+	s, u, err := h.signedIn(w, r, t, &in)
+	if err == nil {
+		err = h.needsRecentMFA(r.Context(), t.ID, s, u)
+	}
+	var en securityinfo.Fido2Enrolment
+	if err == nil {
+		en, err = h.SecurityInfo.BeginFido2(r.Context(), t.ID, u.ID, in.Passkey)
+	}
+	if err != nil {
+		h.api().Fail(w, r, err)
+		return
+	}
+	signin.WriteJSON(w, http.StatusOK, en)
+}
+
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, t store.Tenant) {
+	var in struct {
+		RegistrationID string          `json:"registrationId"`
+		DisplayName    string          `json:"displayName"`
+		Credential     json.RawMessage `json:"credential"`
+	}
+	s, u, err := h.signedIn(w, r, t, &in)
+	if err == nil {
+		err = h.needsRecentMFA(r.Context(), t.ID, s, u)
+	}
+	var m store.Method
+	if err == nil {
+		actor := directory.Actor{UserID: u.ID, UPN: u.UPN, DisplayName: u.DisplayName, IPAddress: ipString(r)}
+		m, err = h.SecurityInfo.FinishFido2(r.Context(), actor, t.ID, u.ID, in.RegistrationID, in.DisplayName, in.Credential)
+	}
+	if err != nil {
+		h.api().Fail(w, r, err)
+		return
+	}
+	out := map[string]any{"id": m.ID, "displayName": m.DisplayName, "createdDateTime": m.CreatedAt}
+	if p := m.Props.Fido2; p != nil {
+		out["aaGuid"], out["attestationLevel"], out["passkey"] = p.AAGUID, p.AttestationLevel, p.Discoverable
+	}
+	signin.WriteJSON(w, http.StatusCreated, out)
+}
+
+func ipString(r *http.Request) string {
+	if a := httpx.ClientIPFrom(r.Context()); a.IsValid() {
+		return a.String()
+	}
+	return ""
+}
+
+var pages = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{if eq .Page "register"}}Add a security key or passkey{{else}}Sign in{{end}}</title>
+<script src="/{{.Tenant}}/static/webauthn.js" defer></script>
+</head>
+<body data-tenant="{{.Tenant}}" data-page="{{.Page}}">
+<main>
+{{if eq .Page "register"}}
+<h1>Add a security key or passkey</h1>
+<p>A passkey lets you sign in without typing your user name. A security key is asked for after your password.</p>
+<p><label for="name">Name</label> <input id="name" maxlength="64" autocomplete="off"></p>
+<p><button id="add-passkey" type="button">Add a passkey</button>
+<button id="add-key" type="button">Add a security key</button></p>
+{{else}}
+<h1>Sign in</h1>
+<form id="password-form">
+<p><label for="username">User name</label> <input id="username" autocomplete="username" required></p>
+<p><label for="password">Password</label> <input id="password" type="password" autocomplete="current-password"></p>
+<p><button id="signin" type="submit">Sign in</button></p>
+</form>
+<p><button id="passkey" type="button">Sign in with a passkey</button></p>
+{{end}}
+<p><button id="signout" type="button">Sign out</button></p>
+<p id="status" role="status" aria-live="polite"></p>
+</main>
+</body>
+</html>
+`))
+
+func (h *Handler) page(name string) func(http.ResponseWriter, *http.Request, store.Tenant) {
+	return func(w http.ResponseWriter, r *http.Request, t store.Tenant) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", CSP)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = pages.Execute(w, map[string]string{"Tenant": t.ID, "Page": name})
+	}
+}
