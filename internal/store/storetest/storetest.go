@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"SignIns", testSignIns},
 		{"Lockouts", testLockouts},
 		{"ConditionalAccess", testConditionalAccess},
+		{"AppRegistry", testAppRegistry}, {"AuthRequests", testAuthRequests}, {"RefreshTokens", testRefreshTokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
