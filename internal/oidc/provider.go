@@ -1,0 +1,270 @@
+// Package oidc is vakt's OpenID Connect provider: discovery, authorize
+// with PKCE, the token endpoint (authorization code, refresh tokens with
+// rotation and reuse detection, client credentials for the admin API),
+// userinfo, JWKS and RP-initiated logout, built on the OpenID-certified
+// op package of github.com/zitadel/oidc. Each tenant has its own issuer,
+// PUBLIC_URL/{tenant-id}/v2.0, and its own provider instance.
+//
+// Users sign in only through the sign-in engine (internal/signin): the
+// provider sends the browser to the sign-in pages and, once a session
+// exists, completes the request from it (login.go).
+package oidc
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/cors"
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/vakt-id/vakt/internal/signin"
+	"github.com/vakt-id/vakt/internal/store"
+	"github.com/vakt-id/vakt/internal/tokens"
+)
+
+const (
+	// authRequestTTL bounds the time from /authorize to redeeming the
+	// code, sign-in included.
+	authRequestTTL = 15 * time.Minute
+	// refreshLifetime is the lifetime of each refresh token; a rotation
+	// starts a new one (a sliding window, like Entra ID's 90 days).
+	refreshLifetime = 90 * 24 * time.Hour
+)
+
+// Provider serves every tenant's OpenID Connect endpoints. The exported
+// fields must be set before first use.
+type Provider struct {
+	Store  store.Store
+	Tokens *tokens.Issuer
+	Engine *signin.Engine
+	// PublicURL is what clients see, without a trailing slash.
+	PublicURL string
+	// Audiences are the resources of client-credentials tokens.
+	Audiences []string
+	// CryptoKey encrypts the op package's internal values (32 bytes,
+	// derived from the master key so every node shares it).
+	CryptoKey      [32]byte
+	AccessLifetime time.Duration
+	SecureCookies  bool
+	Log            *slog.Logger
+	Now            func() time.Time
+
+	mu      sync.Mutex
+	tenants map[string]*op.Provider
+}
+
+func (p *Provider) log() *slog.Logger {
+	if p.Log != nil {
+		return p.Log
+	}
+	return slog.Default()
+}
+
+func (p *Provider) now() time.Time {
+	if p.Now != nil {
+		return p.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (p *Provider) accessLifetime() time.Duration {
+	if p.AccessLifetime > 0 {
+		return p.AccessLifetime
+	}
+	return tokens.DefaultLifetime
+}
+
+// The paths inside a tenant's op.Provider: the public path without its
+// leading "/{tenant}".
+const (
+	pathAuthorize = "/oauth2/v2.0/authorize"
+	pathToken     = "/oauth2/v2.0/token"
+	pathLogout    = "/oauth2/v2.0/logout"
+	pathRevoke    = "/oauth2/v2.0/revoke"
+	pathLogin     = "/oauth2/v2.0/login"
+	pathKeys      = "/discovery/v2.0/keys"
+	pathUserinfo  = "/oidc/userinfo"
+	pathDiscovery = "/v2.0/.well-known/openid-configuration"
+)
+
+// provider returns the tenant's op.Provider, built on first use.
+func (p *Provider) provider(tenantID string) (*op.Provider, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if o := p.tenants[tenantID]; o != nil {
+		return o, nil
+	}
+	base := p.PublicURL + "/" + tenantID
+	cfg := &op.Config{
+		CryptoKey:             p.CryptoKey,
+		CodeMethodS256:        true,
+		AuthMethodPost:        true,
+		GrantTypeRefreshToken: true,
+		SupportedScopes:       []string{zoidc.ScopeOpenID, zoidc.ScopeProfile, zoidc.ScopeEmail, zoidc.ScopeOfflineAccess},
+		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "at_hash", "c_hash",
+			"azp", "name", "preferred_username", "email", "tid", "oid", "ver"},
+	}
+	opts := []op.Option{
+		op.WithCustomAuthEndpoint(op.NewEndpointWithURL(pathAuthorize, base+pathAuthorize)),
+		op.WithCustomTokenEndpoint(op.NewEndpointWithURL(pathToken, base+pathToken)),
+		op.WithCustomUserinfoEndpoint(op.NewEndpointWithURL(pathUserinfo, base+pathUserinfo)),
+		op.WithCustomEndSessionEndpoint(op.NewEndpointWithURL(pathLogout, base+pathLogout)),
+		op.WithCustomRevocationEndpoint(op.NewEndpointWithURL(pathRevoke, base+pathRevoke)),
+		op.WithCustomKeysEndpoint(op.NewEndpointWithURL(pathKeys, base+pathKeys)),
+		// No introspection or device flow: routed nowhere, advertised
+		// nowhere.
+		op.WithCustomIntrospectionEndpoint(op.NewEndpointWithURL("/-/introspect", "")),
+		op.WithCustomDeviceAuthorizationEndpoint(op.NewEndpointWithURL("/-/device", "")),
+		// Browsers may call the token and userinfo endpoints from any
+		// origin (SPAs), but never with cookies.
+		op.WithCORSOptions(&cors.Options{AllowOriginFunc: func(string) bool { return true },
+			AllowedMethods: []string{http.MethodGet, http.MethodPost}, AllowedHeaders: []string{"Authorization", "Content-Type"}}),
+		op.WithLogger(p.log().With("component", "oidc", "tenant", tenantID)),
+	}
+	if strings.HasPrefix(p.PublicURL, "http://") {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	o, err := op.NewProvider(cfg, &storage{p: p, tenantID: tenantID}, op.StaticIssuer(p.Tokens.Issuer(tenantID)), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: provider for tenant %s: %w", tenantID, err)
+	}
+	if p.tenants == nil {
+		p.tenants = make(map[string]*op.Provider)
+	}
+	p.tenants[tenantID] = o
+	return o, nil
+}
+
+// Serve handles every OpenID Connect path of a tenant the router has
+// resolved (by id or domain); see Paths.
+func (p *Provider) Serve(w http.ResponseWriter, r *http.Request, t store.Tenant) {
+	inner, ok := p.innerPath(r.URL.Path)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	o, err := p.provider(t.ID)
+	if err != nil {
+		p.log().ErrorContext(r.Context(), "oidc provider", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	switch inner {
+	case pathLogin:
+		p.serveLogin(w, r, t, o)
+		return
+	case pathToken:
+		form, rerr := tokens.ReadTokenRequest(w, r)
+		if rerr != nil {
+			rerr.Write(w)
+			return
+		}
+		if form.Get("grant_type") == string(zoidc.GrantTypeClientCredentials) {
+			// The admin API's rule: exactly one "<resource>/.default".
+			if _, rerr := tokens.AudienceForScope(form.Get("scope"), p.Audiences); rerr != nil {
+				rerr.Write(w)
+				return
+			}
+		}
+		// The op package parses the body again.
+		r.Body = io.NopCloser(bytes.NewReader([]byte(form.Encode())))
+		r.ContentLength = -1
+		r.Header.Del("Content-Length")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Pragma", "no-cache")
+	case pathLogout:
+		p.endBrowserSession(w, r, t, o)
+	case pathDiscovery:
+		p.serveDiscovery(w, r, t, o)
+		return
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path, r2.URL.RawPath = inner, ""
+	o.ServeHTTP(w, r2)
+}
+
+// innerPath strips "/{tenant}" and accepts only the paths vakt offers.
+func (p *Provider) innerPath(path string) (string, bool) {
+	if len(path) < 2 {
+		return "", false
+	}
+	i := strings.IndexByte(path[1:], '/')
+	if i < 0 {
+		return "", false
+	}
+	inner := path[1+i:]
+	switch inner {
+	case pathAuthorize, pathAuthorize + "/callback", pathToken, pathLogout, pathRevoke, pathLogin, pathKeys, pathUserinfo, pathDiscovery:
+		return inner, true
+	}
+	return "", false
+}
+
+// Paths are the public path patterns Serve handles, for the router.
+func Paths() []string {
+	return []string{
+		"/{tenant}/oauth2/v2.0/{endpoint...}",
+		"/{tenant}" + pathKeys,
+		"/{tenant}" + pathUserinfo,
+		"/{tenant}" + pathDiscovery,
+	}
+}
+
+// serveDiscovery publishes the op package's discovery document without
+// the endpoints vakt does not offer.
+func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request, t store.Tenant, o *op.Provider) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	ctx := op.ContextWithIssuer(r.Context(), p.Tokens.Issuer(t.ID))
+	doc := op.CreateDiscoveryConfig(ctx, o, o.Storage())
+	doc.IntrospectionEndpoint, doc.DeviceAuthorizationEndpoint = "", ""
+	doc.IntrospectionEndpointAuthMethodsSupported, doc.IntrospectionEndpointAuthSigningAlgValuesSupported = nil, nil
+	doc.GrantTypesSupported = []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken, zoidc.GrantTypeClientCredentials}
+	doc.ACRValuesSupported = []string{ACRSingleFactor, ACRMFA, ACRPhishingResistant}
+	doc.CodeChallengeMethodsSupported = []zoidc.CodeChallengeMethod{zoidc.CodeChallengeMethodS256}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	op.Discover(w, doc)
+}
+
+// endBrowserSession signs the browser out of vakt (RP-initiated logout)
+// when the request carries a valid id_token_hint for the session's user —
+// a bare link cannot sign anyone out. The op package then revokes the
+// app's grants and redirects.
+func (p *Provider) endBrowserSession(w http.ResponseWriter, r *http.Request, t store.Tenant, o *op.Provider) {
+	c, err := r.Cookie(signin.SessionCookie)
+	hint := r.FormValue("id_token_hint")
+	if err != nil || c.Value == "" || hint == "" {
+		return
+	}
+	ctx := op.ContextWithIssuer(r.Context(), p.Tokens.Issuer(t.ID))
+	claims, err := op.VerifyIDTokenHint[*zoidc.IDTokenClaims](ctx, hint, o.IDTokenHintVerifier(ctx))
+	if err != nil {
+		return // the op package answers the bad hint
+	}
+	s, err := p.Engine.Session(ctx, t.ID, c.Value)
+	if err != nil || s.UserID != claims.Subject {
+		return
+	}
+	if err := p.Engine.SignOut(ctx, t.ID, c.Value); err != nil {
+		p.log().WarnContext(ctx, "oidc logout: sign out", "tenant", t.ID, "err", err)
+	}
+	http.SetCookie(w, &http.Cookie{Name: signin.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode})
+}
+
+// Forget drops cached per-tenant providers (after a tenant is deleted).
+func (p *Provider) Forget(tenantID string) {
+	p.mu.Lock()
+	delete(p.tenants, tenantID)
+	p.mu.Unlock()
+}
