@@ -44,11 +44,17 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, tenant store.Tenant,
 			LetMeChoose bool   `json:"letMeChoose"`
 			AppID       string `json:"appId"`
 			DeviceID    string `json:"deviceId"`
+			StepUp      bool   `json:"stepUp"` // MFA inside the session (stepup.go), or a sign-in that must use MFA
 		}
 		if err = decode(w, r, &in); err == nil {
 			c := Client{App: in.AppID, Kind: policy.ClientMobileDesktop, IP: httpx.ClientIPFrom(ctx), UserAgent: truncate(r.UserAgent(), 512),
-				DeviceID: in.DeviceID, LetUserChoose: in.LetMeChoose, CorrelationID: httpx.RequestIDFrom(ctx)}
-			if v, err = a.Engine.Start(ctx, tenant.ID, in.Username, c); err == nil {
+				DeviceID: in.DeviceID, LetUserChoose: in.LetMeChoose, CorrelationID: httpx.RequestIDFrom(ctx), StepUp: in.StepUp}
+			if tok := token(r); in.StepUp && tok != "" {
+				v, err = a.Engine.StartStepUp(ctx, tenant.ID, tok, c)
+			} else {
+				v, err = a.Engine.Start(ctx, tenant.ID, in.Username, c)
+			}
+			if err == nil {
 				writeJSON(w, http.StatusCreated, v)
 				return
 			}
