@@ -184,6 +184,14 @@ func (a *API) addPassword(c *call) error {
 	if err != nil {
 		return err
 	}
-	c.w.Header().Set("Cache-Control", "no-store")
+	c.w = noStore{c.w} // the answer holds a secret: no cache may keep it
 	return a.entity(c, http.StatusOK, "microsoft.graph.passwordCredential", passwordCredentialJSON(p, secret))
+}
+
+// noStore sends Cache-Control: no-store whatever the writer set before.
+type noStore struct{ http.ResponseWriter }
+
+func (n noStore) WriteHeader(status int) {
+	n.Header().Set("Cache-Control", "no-store")
+	n.ResponseWriter.WriteHeader(status)
 }
