@@ -101,7 +101,6 @@ func (p *Provider) provider(tenantID string) (*op.Provider, error) {
 	if o := p.tenants[tenantID]; o != nil {
 		return o, nil
 	}
-	base := p.PublicURL + "/" + tenantID
 	cfg := &op.Config{
 		CryptoKey:             p.CryptoKey,
 		CodeMethodS256:        true,
@@ -111,19 +110,12 @@ func (p *Provider) provider(tenantID string) (*op.Provider, error) {
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "at_hash", "c_hash",
 			"azp", "name", "preferred_username", "email", "tid", "oid", "ver"},
 	}
+	// The op package's endpoints stay at their default inner paths: its
+	// With…Endpoint options write to one package-level struct shared by
+	// every provider, so per-tenant URLs there would leak across tenants.
+	// Serve maps vakt's public paths onto them (innerPaths) and
+	// serveDiscovery publishes the public URLs.
 	opts := []op.Option{
-		op.WithCustomAuthEndpoint(op.NewEndpointWithURL(pathAuthorize, base+pathAuthorize)),
-		op.WithCustomTokenEndpoint(op.NewEndpointWithURL(pathToken, base+pathToken)),
-		op.WithCustomUserinfoEndpoint(op.NewEndpointWithURL(pathUserinfo, base+pathUserinfo)),
-		op.WithCustomEndSessionEndpoint(op.NewEndpointWithURL(pathLogout, base+pathLogout)),
-		op.WithCustomRevocationEndpoint(op.NewEndpointWithURL(pathRevoke, base+pathRevoke)),
-		op.WithCustomKeysEndpoint(op.NewEndpointWithURL(pathKeys, base+pathKeys)),
-		// No introspection or device flow: routed nowhere, advertised
-		// nowhere.
-		op.WithCustomIntrospectionEndpoint(op.NewEndpointWithURL("/-/introspect", "")),
-		op.WithCustomDeviceAuthorizationEndpoint(op.NewEndpointWithURL("/-/device", "")),
-		// Browsers may call the token and userinfo endpoints from any
-		// origin (SPAs), but never with cookies.
 		op.WithCORSOptions(&cors.Options{AllowOriginFunc: func(string) bool { return true },
 			AllowedMethods: []string{http.MethodGet, http.MethodPost}, AllowedHeaders: []string{"Authorization", "Content-Type"}}),
 		op.WithLogger(p.log().With("component", "oidc", "tenant", tenantID)),
@@ -186,7 +178,7 @@ func (p *Provider) Serve(w http.ResponseWriter, r *http.Request, t store.Tenant)
 		return
 	}
 	r2 := r.Clone(r.Context())
-	r2.URL.Path, r2.URL.RawPath = inner, ""
+	r2.URL.Path, r2.URL.RawPath = innerPaths[inner], ""
 	o.ServeHTTP(w, r2)
 }
 
@@ -200,11 +192,22 @@ func (p *Provider) innerPath(path string) (string, bool) {
 		return "", false
 	}
 	inner := path[1+i:]
-	switch inner {
-	case pathAuthorize, pathAuthorize + "/callback", pathToken, pathLogout, pathRevoke, pathLogin, pathKeys, pathUserinfo, pathDiscovery:
-		return inner, true
-	}
-	return "", false
+	_, ok := innerPaths[inner]
+	return inner, ok
+}
+
+// innerPaths maps vakt's paths (after "/{tenant}") to the op package's
+// default ones; "" marks the paths vakt serves itself.
+var innerPaths = map[string]string{
+	pathAuthorize:               "/authorize",
+	pathAuthorize + "/callback": "/authorize/callback",
+	pathToken:                   "/oauth/token",
+	pathLogout:                  "/end_session",
+	pathRevoke:                  "/revoke",
+	pathKeys:                    "/keys",
+	pathUserinfo:                "/userinfo",
+	pathLogin:                   "",
+	pathDiscovery:               "",
 }
 
 // Paths are the public path patterns Serve handles, for the router.
@@ -227,9 +230,13 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request, t stor
 	}
 	ctx := op.ContextWithIssuer(r.Context(), p.Tokens.Issuer(t.ID))
 	doc := op.CreateDiscoveryConfig(ctx, o, o.Storage())
-	doc.IntrospectionEndpoint, doc.DeviceAuthorizationEndpoint = "", ""
+	base := p.PublicURL + "/" + t.ID
+	doc.AuthorizationEndpoint, doc.TokenEndpoint, doc.UserinfoEndpoint = base+pathAuthorize, base+pathToken, base+pathUserinfo
+	doc.RevocationEndpoint, doc.EndSessionEndpoint, doc.JwksURI = base+pathRevoke, base+pathLogout, base+pathKeys
+	doc.IntrospectionEndpoint, doc.DeviceAuthorizationEndpoint, doc.CheckSessionIframe = "", "", ""
 	doc.IntrospectionEndpointAuthMethodsSupported, doc.IntrospectionEndpointAuthSigningAlgValuesSupported = nil, nil
 	doc.GrantTypesSupported = []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken, zoidc.GrantTypeClientCredentials}
+	doc.ResponseTypesSupported = []string{string(zoidc.ResponseTypeCode)}
 	doc.ACRValuesSupported = []string{ACRSingleFactor, ACRMFA, ACRPhishingResistant}
 	doc.CodeChallengeMethodsSupported = []zoidc.CodeChallengeMethod{zoidc.CodeChallengeMethodS256}
 	w.Header().Set("Cache-Control", "public, max-age=300")
