@@ -31,11 +31,11 @@ const rpRedirect = "http://127.0.0.1:9/rp/callback" // never fetched: the browse
 // browser is a cookie-keeping HTTP client that follows redirects by hand,
 // the way a test can watch every hop.
 type browser struct {
-	t *testing.T
+	t testing.TB
 	c *http.Client
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
@@ -171,7 +171,7 @@ func (w *world) authorize(b *browser, r *rp, extra ...oauth2.AuthCodeOption) (st
 }
 
 // codeFrom checks the redirect to the relying party and returns its code.
-func codeFrom(t *testing.T, u *url.URL, state string) string {
+func codeFrom(t testing.TB, u *url.URL, state string) string {
 	t.Helper()
 	if u.Scheme+"://"+u.Host+u.Path != rpRedirect || u.Query().Get("state") != state || u.Query().Get("code") == "" {
 		t.Fatalf("redirect to the app: %s", u)
