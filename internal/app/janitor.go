@@ -34,6 +34,7 @@ func (a *App) sweep(ctx context.Context) {
 		{"one-time codes", func() (int, error) { return a.Store.DeleteExpiredOTPs(ctx, now.Add(-24*time.Hour)) }},
 		{"sign-in flows", func() (int, error) { return a.Store.DeleteExpiredFlows(ctx, now) }},
 		{"sessions", func() (int, error) { return a.Store.DeleteExpiredSessions(ctx, now) }},
+		{"oidc requests and refresh tokens", func() (int, error) { return a.Store.DeleteExpiredOIDC(ctx, now) }},
 		// Familiar networks and devices are remembered in 30-day windows
 		// looked at 90 days back; nothing older is read.
 		{"counters", func() (int, error) { return a.Store.DeleteExpiredCounters(ctx, now.Add(-91*24*time.Hour)) }},

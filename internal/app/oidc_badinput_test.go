@@ -254,6 +254,23 @@ func TestOIDCBadInput(t *testing.T) {
 			if _, err := src.Token(); oauthCode(err) != "invalid_grant" {
 				t.Fatalf("refresh after logout: %v", err)
 			}
+
+			// An administrator's "revoke sessions" ends the apps' refresh
+			// tokens too.
+			b, _ = w.signedInBrowser("dora@contoso.com")
+			stop, verifier, state, _ = w.authorize(b, r)
+			if tok, err = r.conf.Exchange(ctx, codeFrom(t, stop, state), oauth2.VerifierOption(verifier)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.a.Admin.RevokeSessions(w.ctx, op, w.tenant.ID, "dora@contoso.com"); err != nil {
+				t.Fatal(err)
+			}
+			src = r.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)})
+			if _, err := src.Token(); oauthCode(err) != "invalid_grant" {
+				t.Fatalf("refresh after revoking the user's sessions: %v", err)
+			}
+			// Step-up needs a live session.
+			b.api(base, "signin", map[string]any{"stepUp": true, "appId": conf.AppID}, 401)
 		})
 	}
 }
