@@ -34,8 +34,16 @@ func (w *world) signedInBrowser(upn string) (*browser, store.User) {
 
 // postToken sends a raw token request.
 func (w *world) postToken(tenant, ctype, body string) (int, map[string]any) {
+	return w.postTokenTo(tenant, "", ctype, body)
+}
+
+func (w *world) postTokenURL(tenant, query, body string) (int, map[string]any) {
+	return w.postTokenTo(tenant, query, "application/x-www-form-urlencoded", body)
+}
+
+func (w *world) postTokenTo(tenant, query, ctype, body string) (int, map[string]any) {
 	w.t.Helper()
-	resp, err := http.Post(w.srv.URL+"/"+tenant+"/oauth2/v2.0/token", ctype, strings.NewReader(body))
+	resp, err := http.Post(w.srv.URL+"/"+tenant+"/oauth2/v2.0/token"+query, ctype, strings.NewReader(body))
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -181,6 +189,11 @@ func TestOIDCBadInput(t *testing.T) {
 				if st != c.status || body["error"] != c.code {
 					t.Errorf("token %q: %d %v, want %d %s", truncateStr(c.body, 80), st, body, c.status, c.code)
 				}
+			}
+			// Parameters in the URL are not read.
+			if st, body := w.postTokenURL(w.tenant.ID, "?client_secret="+secret, "grant_type=client_credentials&client_id="+conf.AppID+
+				"&scope="+url.QueryEscape("https://graph.microsoft.com/.default")); st != 401 || body["error"] != "invalid_client" {
+				t.Errorf("secret in the URL: %d %v", st, body)
 			}
 			if resp, _ := http.Get(base + "/oauth2/v2.0/token"); resp.StatusCode != 405 {
 				t.Errorf("GET token: %d", resp.StatusCode)

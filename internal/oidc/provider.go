@@ -179,6 +179,11 @@ func (p *Provider) Serve(w http.ResponseWriter, r *http.Request, t store.Tenant)
 	}
 	r2 := r.Clone(r.Context())
 	r2.URL.Path, r2.URL.RawPath = innerPaths[inner], ""
+	if inner == pathToken {
+		// Credentials in the URL do not count (RFC 6749 §2.3.1); the op
+		// package would read them, so they go.
+		r2.URL.RawQuery = ""
+	}
 	o.ServeHTTP(w, r2)
 }
 
