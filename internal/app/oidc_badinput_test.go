@@ -16,7 +16,6 @@ import (
 	"github.com/vakt-id/vakt/internal/signin"
 	"github.com/vakt-id/vakt/internal/store"
 	"github.com/vakt-id/vakt/internal/store/storetest"
-	"github.com/vakt-id/vakt/internal/tokens"
 )
 
 // signedInBrowser is a browser with a single-factor session of a new user.
@@ -60,15 +59,8 @@ func (w *world) postTokenTo(tenant, query, ctype, body string) (int, map[string]
 func TestOIDCBadInput(t *testing.T) {
 	for _, be := range storetest.Backends {
 		t.Run(be.Name, func(t *testing.T) {
-			w := newWorld(t, be.New)
-			w.defaultsOff()
-			w.a.OIDC.Now = w.clock
+			w, base, conf, secret := oidcWorld(t, be.New)
 			ctx := context.Background()
-			base := w.srv.URL + "/" + w.tenant.ID
-			conf, secret, err := w.a.Admin.CreateApp(w.ctx, op, w.tenant.ID, admin.NewApp{DisplayName: "Wiki", RedirectURIs: []string{rpRedirect}}, tokens.NewClientSecret)
-			if err != nil {
-				t.Fatal(err)
-			}
 			spaRedirect := "http://127.0.0.1:9/spa"
 			pub, err := w.a.Admin.CreateApplication(w.ctx, op, w.tenant.ID, admin.AppPatch{DisplayName: ptr("SPA"), SPA: &[]string{spaRedirect}})
 			if err != nil {

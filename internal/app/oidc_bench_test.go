@@ -9,9 +9,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/vakt-id/vakt/internal/admin"
 	"github.com/vakt-id/vakt/internal/store/storetest"
-	"github.com/vakt-id/vakt/internal/tokens"
 )
 
 // BenchmarkTokenRefresh measures refresh-token grants through the whole
@@ -22,13 +20,8 @@ import (
 func BenchmarkTokenRefresh(b *testing.B) {
 	for _, be := range storetest.Backends {
 		b.Run(be.Name, func(b *testing.B) {
-			w := newWorld(b, be.New)
-			w.defaultsOff()
+			w, _, conf, secret := oidcWorld(b, be.New)
 			ctx := context.Background()
-			conf, secret, err := w.a.Admin.CreateApp(w.ctx, op, w.tenant.ID, admin.NewApp{DisplayName: "Bench", RedirectURIs: []string{rpRedirect}}, tokens.NewClientSecret)
-			if err != nil {
-				b.Fatal(err)
-			}
 			r := w.relyingParty(ctx, conf.AppID, secret)
 			br, _ := w.signedInBrowser("bench@contoso.com")
 			stop, verifier, state, _ := w.authorize(br, r)

@@ -191,19 +191,25 @@ func (w *world) signInPage(u *url.URL, appID string, stepUp bool) string {
 	return ret
 }
 
+// oidcWorld is a world without security defaults, on the world's clock,
+// with a confidential app registered for rpRedirect.
+func oidcWorld(t testing.TB, newStore storetest.NewStore) (w *world, base string, app store.App, secret string) {
+	w = newWorld(t, newStore)
+	w.defaultsOff()
+	w.a.OIDC.Now = w.clock
+	app, secret, err := w.a.Admin.CreateApp(w.ctx, op, w.tenant.ID, admin.NewApp{DisplayName: "Wiki", RedirectURIs: []string{rpRedirect}}, tokens.NewClientSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, w.srv.URL + "/" + w.tenant.ID, app, secret
+}
+
 func TestOIDCRelyingParty(t *testing.T) {
 	needOathtool(t)
 	for _, be := range storetest.Backends {
 		t.Run(be.Name, func(t *testing.T) {
-			w := newWorld(t, be.New)
-			w.defaultsOff()
-			w.a.OIDC.Now = w.clock
+			w, base, app, secret := oidcWorld(t, be.New)
 			ctx := context.Background()
-			base := w.srv.URL + "/" + w.tenant.ID
-			app, secret, err := w.a.Admin.CreateApp(w.ctx, op, w.tenant.ID, admin.NewApp{DisplayName: "Wiki", RedirectURIs: []string{rpRedirect}}, tokens.NewClientSecret)
-			if err != nil {
-				t.Fatal(err)
-			}
 			r := w.relyingParty(ctx, app.AppID, secret)
 			anna, annaKey := w.totpUser("anna@contoso.com", store.PerUserMFAEnforced)
 

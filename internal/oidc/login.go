@@ -34,9 +34,7 @@ func (p *Provider) SignInURL(tenantID, returnURL, appID string, stepUp, forceLog
 // sends the browser to sign in (and back here) when the session is
 // missing, too old, or lacks the MFA the app asked for.
 func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request, t store.Tenant, o *op.Provider) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if !getOnly(w, r) {
 		return
 	}
 	ctx := op.ContextWithIssuer(r.Context(), p.Tokens.Issuer(t.ID))

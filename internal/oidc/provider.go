@@ -228,9 +228,7 @@ func Paths() []string {
 // serveDiscovery publishes the op package's discovery document without
 // the endpoints vakt does not offer.
 func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request, t store.Tenant, o *op.Provider) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if !getOnly(w, r) {
 		return
 	}
 	ctx := op.ContextWithIssuer(r.Context(), p.Tokens.Issuer(t.ID))
@@ -279,4 +277,14 @@ func (p *Provider) Forget(tenantID string) {
 	p.mu.Lock()
 	delete(p.tenants, tenantID)
 	p.mu.Unlock()
+}
+
+// getOnly answers 405 to anything but GET and HEAD.
+func getOnly(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	return false
 }
