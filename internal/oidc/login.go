@@ -10,6 +10,9 @@ import (
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/vakt-id/vakt/internal/apperr"
+	"github.com/vakt-id/vakt/internal/httpx"
+	"github.com/vakt-id/vakt/internal/policy"
 	"github.com/vakt-id/vakt/internal/signin"
 	"github.com/vakt-id/vakt/internal/store"
 )
@@ -94,6 +97,39 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request, t store.Te
 		http.Redirect(w, r, p.SignInURL(t.ID, returnURL, ar.d.ClientID, false, true), http.StatusFound)
 		return
 	case StepUp:
+		http.Redirect(w, r, p.SignInURL(t.ID, returnURL, ar.d.ClientID, true, false), http.StatusFound)
+		return
+	}
+	// The session is good enough for the app's request; the tenant's
+	// policy and conditional access for this app decide whether it is
+	// good enough for the app itself (and the sign-in log records it).
+	app, err := p.Store.AppByAppID(ctx, t.ID, ar.d.ClientID)
+	if err != nil {
+		op.AuthRequestError(w, r, ar, zoidc.ErrAccessDenied().WithDescription("the application no longer exists"), o)
+		return
+	}
+	cookie, _ := r.Cookie(signin.SessionCookie)
+	v, err := p.Engine.CheckSession(ctx, t.ID, cookie.Value, signin.Client{App: app.AppID, AppName: app.DisplayName,
+		Kind: policy.ClientBrowser, IP: httpx.ClientIPFrom(ctx), UserAgent: r.UserAgent(), CorrelationID: httpx.RequestIDFrom(ctx)})
+	switch {
+	case err != nil:
+		if _, ok := apperr.As(err); ok { // the session ended meanwhile
+			http.Redirect(w, r, p.SignInURL(t.ID, returnURL, ar.d.ClientID, false, false), http.StatusFound)
+			return
+		}
+		p.log().ErrorContext(ctx, "oidc login: check session", "tenant", t.ID, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	case v.State == signin.StateBlocked:
+		op.AuthRequestError(w, r, ar, zoidc.ErrAccessDenied().WithDescription("%s", v.Blocked.Message), o)
+		return
+	case v.State != signin.StateDone:
+		// The policy wants more (MFA, registration, a new password):
+		// the pages run a step-up flow for this session.
+		if slices.Contains(ar.d.Prompt, zoidc.PromptNone) {
+			op.AuthRequestError(w, r, ar, zoidc.ErrInteractionRequired(), o)
+			return
+		}
 		http.Redirect(w, r, p.SignInURL(t.ID, returnURL, ar.d.ClientID, true, false), http.StatusFound)
 		return
 	}

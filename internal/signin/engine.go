@@ -125,6 +125,9 @@ type flowData struct {
 	Applied             []store.AppliedCAPolicy `json:"applied,omitempty"`
 	Auth                []store.AuthDetail      `json:"auth,omitempty"`
 	Session             *SessionView            `json:"-"`
+	// Inherited: the flow checks an existing session for an app
+	// (CheckSession, stepup.go) and issues no new session.
+	Inherited *inheritedSession `json:"inherited,omitempty"`
 }
 
 // View is what a client sees of a flow.
