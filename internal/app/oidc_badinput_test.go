@@ -274,10 +274,32 @@ func TestOIDCBadInput(t *testing.T) {
 			if _, err := src.Token(); oauthCode(err) != "invalid_grant" {
 				t.Fatalf("refresh after revoking the user's sessions: %v", err)
 			}
+			// Revocation (RFC 7009) ends a refresh token's family.
+			stop, verifier, state, _ = w.authorize(b2(w, "erik@contoso.com"), r)
+			if tok, err = r.conf.Exchange(ctx, codeFrom(t, stop, state), oauth2.VerifierOption(verifier)); err != nil {
+				t.Fatal(err)
+			}
+			rv, err := http.PostForm(base+"/oauth2/v2.0/revoke", url.Values{"token": {tok.RefreshToken}, "token_type_hint": {"refresh_token"},
+				"client_id": {conf.AppID}, "client_secret": {secret}})
+			if err != nil || rv.StatusCode != 200 {
+				t.Fatalf("revoke: %v %v", rv, err)
+			}
+			rv.Body.Close()
+			src = r.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)})
+			if _, err := src.Token(); oauthCode(err) != "invalid_grant" {
+				t.Fatalf("refresh after revocation: %v", err)
+			}
+
 			// Step-up needs a live session.
 			b.api(base, "signin", map[string]any{"stepUp": true, "appId": conf.AppID}, 401)
 		})
 	}
+}
+
+// b2 is a browser signed in as a new user.
+func b2(w *world, upn string) *browser {
+	b, _ := w.signedInBrowser(upn)
+	return b
 }
 
 func session(t *testing.T, b *browser, base string) int {

@@ -331,34 +331,42 @@ func (s *storage) TerminateSession(ctx context.Context, userID, clientID string)
 	return err
 }
 
-// GetRefreshTokenInfo serves revocation (RFC 7009).
+// refreshTokenID marks a refresh token's hash as the op package passes it
+// from GetRefreshTokenInfo to RevokeToken.
+const refreshTokenID = "rt:"
+
+// GetRefreshTokenInfo serves revocation (RFC 7009): the token must be one
+// of this client's.
 func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, value string) (string, string, error) {
-	rec, err := s.p.Store.RefreshTokenByHash(ctx, s.tenantID, hashValue(value), s.p.now())
-	if err != nil || rec.ClientID != clientID {
+	if value == "" || len(value) > 256 {
 		return "", "", op.ErrInvalidRefreshToken
 	}
-	return rec.UserID, rec.Hash, nil
+	rec, err := s.p.Store.RefreshTokenByHash(ctx, s.tenantID, hashValue(value), s.p.now())
+	if errors.Is(err, store.ErrNotFound) || err == nil && rec.ClientID != clientID {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return rec.UserID, refreshTokenID + rec.Hash, nil
 }
 
-// RevokeToken revokes a refresh token's family. Access tokens are
+// RevokeToken revokes a refresh token's whole family. Access tokens are
 // short-lived JWTs that are not kept, so there is nothing to revoke for
-// them; RFC 7009 §2.2 lets the server answer success all the same.
-func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *zoidc.Error {
-	if userID != "" && !strings.Contains(tokenOrID, ".") {
+// them; RFC 7009 §2.2 answers success all the same, as it does for
+// tokens that are unknown or already revoked.
+func (s *storage) RevokeToken(ctx context.Context, tokenOrID, _, clientID string) *zoidc.Error {
+	hash, ok := strings.CutPrefix(tokenOrID, refreshTokenID)
+	if !ok {
 		return nil
 	}
-	for _, h := range []string{hashValue(tokenOrID), tokenOrID} {
-		rec, err := s.p.Store.RefreshTokenByHash(ctx, s.tenantID, h, s.p.now())
-		if err != nil {
-			continue
-		}
-		if rec.ClientID != clientID {
-			return zoidc.ErrInvalidClient().WithDescription("the token was issued to another client")
-		}
-		if _, err := s.p.Store.RevokeRefreshFamily(ctx, s.tenantID, rec.FamilyID, s.p.now()); err != nil {
-			return zoidc.ErrServerError()
-		}
+	rec, err := s.p.Store.RefreshTokenByHash(ctx, s.tenantID, hash, s.p.now())
+	if err != nil || rec.ClientID != clientID {
 		return nil
+	}
+	if _, err := s.p.Store.RevokeRefreshFamily(ctx, s.tenantID, rec.FamilyID, s.p.now()); err != nil {
+		s.ctxLog().ErrorContext(ctx, "oidc: revoke refresh token", "tenant", s.tenantID, "err", err)
+		return zoidc.ErrServerError()
 	}
 	return nil
 }
