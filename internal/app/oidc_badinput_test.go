@@ -84,24 +84,36 @@ func TestOIDCBadInput(t *testing.T) {
 				}
 			}
 
-			// PKCE mismatch: invalid_grant, and nothing issued.
-			stop, _, state, _ := w.authorize(b, r)
-			code := codeFrom(t, stop, state)
-			if _, err := r.conf.Exchange(ctx, code, oauth2.VerifierOption(oauth2.GenerateVerifier())); oauthCode(err) != "invalid_grant" {
-				t.Fatalf("PKCE mismatch: %v", err)
-			}
-			if _, err := r.conf.Exchange(ctx, code); oauthCode(err) != "invalid_request" {
-				t.Fatalf("no verifier: %v", err)
-			}
-			// A wrong client secret: invalid_client.
-			stop, verifier, state, _ := w.authorize(b, r)
-			code = codeFrom(t, stop, state)
-			wrong := r.conf
-			wrong.ClientSecret = secret + "x"
-			if _, err := wrong.Exchange(ctx, code, oauth2.VerifierOption(verifier)); oauthCode(err) != "invalid_client" {
-				t.Fatalf("wrong secret: %v", err)
+			// Each refused redemption spends the code: a code is tried once.
+			for what, c := range map[string]struct {
+				conf     oauth2.Config
+				verifier string
+				want     string
+			}{
+				"PKCE mismatch": {r.conf, oauth2.GenerateVerifier(), "invalid_grant"},
+				"no verifier":   {r.conf, "", "invalid_request"},
+				"wrong secret":  {func() oauth2.Config { c := r.conf; c.ClientSecret = secret + "x"; return c }(), "", "invalid_client"},
+			} {
+				stop, verifier, state, _ := w.authorize(b, r)
+				code := codeFrom(t, stop, state)
+				opts := []oauth2.AuthCodeOption{}
+				if what != "no verifier" {
+					v := c.verifier
+					if v == "" {
+						v = verifier
+					}
+					opts = append(opts, oauth2.VerifierOption(v))
+				}
+				if _, err := c.conf.Exchange(ctx, code, opts...); oauthCode(err) != c.want {
+					t.Fatalf("%s: %v, want %s", what, err, c.want)
+				}
+				if _, err := r.conf.Exchange(ctx, code, oauth2.VerifierOption(verifier)); oauthCode(err) != "invalid_grant" {
+					t.Fatalf("%s, then the right request: %v", what, err)
+				}
 			}
 			// The code of one tenant is worthless at another.
+			stop, verifier, state, _ := w.authorize(b, r)
+			code := codeFrom(t, stop, state)
 			other, _, err := w.a.Admin.Init(w.ctx, "fabrikam.com", "admin@fabrikam.com", "a-Strong-Passphrase-42")
 			if err != nil {
 				t.Fatal(err)
@@ -111,7 +123,7 @@ func TestOIDCBadInput(t *testing.T) {
 			if st != 400 || body["error"] != "invalid_grant" {
 				t.Fatalf("code at another tenant: %d %v", st, body)
 			}
-			// …and the right request still works once.
+			// …and the right request at its own tenant works, once.
 			if _, err := r.conf.Exchange(ctx, code, oauth2.VerifierOption(verifier)); err != nil {
 				t.Fatalf("exchange: %v", err)
 			}

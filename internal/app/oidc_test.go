@@ -142,8 +142,12 @@ func (w *world) relyingParty(ctx context.Context, clientID, secret string) *rp {
 	if err != nil {
 		w.t.Fatalf("discovery: %v", err)
 	}
+	// One request per exchange: x/oauth2's auto-detection would retry a
+	// refused code with the other client authentication style.
+	ep := p.Endpoint()
+	ep.AuthStyle = oauth2.AuthStyleInHeader
 	return &rp{provider: p, verifier: p.Verifier(&gooidc.Config{ClientID: clientID}),
-		conf: oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: p.Endpoint(), RedirectURL: rpRedirect,
+		conf: oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: ep, RedirectURL: rpRedirect,
 			Scopes: []string{gooidc.ScopeOpenID, "profile", "email", gooidc.ScopeOfflineAccess}}}
 }
 

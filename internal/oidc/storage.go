@@ -207,9 +207,11 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 	if code == "" || len(code) > 512 {
 		return nil, zoidc.ErrInvalidGrant().WithDescription("invalid code")
 	}
-	rec, err := s.p.Store.AuthRequestByCode(ctx, s.tenantID, hashValue(code), s.p.now())
+	// Redeeming takes the code: a second use — a replay, or a race —
+	// finds nothing, and so does any use after a failed one.
+	rec, err := s.p.Store.RedeemAuthCode(ctx, s.tenantID, hashValue(code), s.p.now())
 	if err != nil {
-		return nil, err // the op answers invalid_grant
+		return nil, err // the op package answers invalid_grant
 	}
 	a, err := decodeAuthRequest(rec)
 	if err != nil {
@@ -225,11 +227,12 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	return s.p.Store.SetAuthCode(ctx, s.tenantID, id, hashValue(code))
 }
 
+// DeleteAuthRequest: after a code exchange the request is already gone
+// (RedeemAuthCode took it).
 func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
 	err := s.p.Store.DeleteAuthRequest(ctx, s.tenantID, id)
 	if errors.Is(err, store.ErrNotFound) {
-		// Another request redeemed the same code first: refuse this one.
-		return zoidc.ErrInvalidGrant().WithDescription("the code was already used")
+		return nil
 	}
 	return err
 }

@@ -57,10 +57,11 @@ type RefreshToken struct {
 // and refresh tokens.
 type OIDC interface {
 	CreateAuthRequest(ctx context.Context, r AuthRequest) error
-	// GetAuthRequest and AuthRequestByCode return ErrNotFound for unknown
-	// and expired requests.
+	// GetAuthRequest returns ErrNotFound for unknown and expired requests.
 	GetAuthRequest(ctx context.Context, tenantID, id string, now time.Time) (AuthRequest, error)
-	AuthRequestByCode(ctx context.Context, tenantID, codeHash string, now time.Time) (AuthRequest, error)
+	// RedeemAuthCode returns the request of a code and deletes it, in one
+	// transaction: of two redemptions of one code, one gets ErrNotFound.
+	RedeemAuthCode(ctx context.Context, tenantID, codeHash string, now time.Time) (AuthRequest, error)
 	// SetAuthRequestData replaces a request's data.
 	SetAuthRequestData(ctx context.Context, tenantID, id string, data []byte) error
 	// SetAuthCode records the code's hash; a request gets one code only

@@ -115,13 +115,27 @@ func (db *DB) GetAuthRequest(ctx context.Context, tenantID, id string, now time.
 		WHERE tenant_id = ? AND id = ? AND expires_at > ?`, tenantID, id, toMicros(now)))
 }
 
-// AuthRequestByCode reads a live authorization request by its code's hash.
-func (db *DB) AuthRequestByCode(ctx context.Context, tenantID, codeHash string, now time.Time) (store.AuthRequest, error) {
+// RedeemAuthCode takes a live authorization request by its code's hash:
+// it is deleted as it is read, so a code is redeemed at most once.
+func (db *DB) RedeemAuthCode(ctx context.Context, tenantID, codeHash string, now time.Time) (store.AuthRequest, error) {
 	if codeHash == "" {
 		return store.AuthRequest{}, store.ErrNotFound
 	}
-	return scanAuthRequest(db.queryRow(ctx, `SELECT `+authRequestCols+` FROM oidc_auth_requests
-		WHERE tenant_id = ? AND code_hash = ? AND expires_at > ?`, tenantID, codeHash, toMicros(now)))
+	var out store.AuthRequest
+	err := db.inTx(ctx, func(tx *DB) error {
+		r, err := scanAuthRequest(tx.queryRow(ctx, `SELECT `+authRequestCols+` FROM oidc_auth_requests
+			WHERE tenant_id = ? AND code_hash = ? AND expires_at > ?`, tenantID, codeHash, toMicros(now)))
+		if err != nil {
+			return err
+		}
+		// A concurrent redemption that deleted it first leaves 0 rows.
+		if err := tx.execOne(ctx, `DELETE FROM oidc_auth_requests WHERE tenant_id = ? AND id = ?`, tenantID, r.ID); err != nil {
+			return err
+		}
+		out = r
+		return nil
+	})
+	return out, err
 }
 
 // SetAuthRequestData replaces a request's data.

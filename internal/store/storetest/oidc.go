@@ -59,14 +59,33 @@ func testAuthRequests(t *testing.T, s store.Store) {
 	must(t, s.SetAuthCode(ctx, tn.ID, r.ID, "codehash"))
 	wantErr(t, s.SetAuthCode(ctx, tn.ID, r.ID, "second"), store.ErrConflict)
 	wantErr(t, s.SetAuthCode(ctx, tn.ID, id(), "x"), store.ErrNotFound)
-	got, err = s.AuthRequestByCode(ctx, tn.ID, "codehash", now())
-	must(t, err)
-	if got.ID != r.ID || string(got.Data) != `{"done":true}` {
-		t.Fatalf("AuthRequestByCode %+v", got)
+	wantErr(t, func() error { _, err := s.RedeemAuthCode(ctx, NewTenant(t, s).ID, "codehash", now()); return err }(), store.ErrNotFound)
+	wantErr(t, func() error { _, err := s.RedeemAuthCode(ctx, tn.ID, "", now()); return err }(), store.ErrNotFound)
+	// Racing redemptions of one code: exactly one gets the request.
+	var wg sync.WaitGroup
+	got2 := make([]store.AuthRequest, 6)
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Add(1)
+		go func() { defer wg.Done(); got2[i], errs[i] = s.RedeemAuthCode(ctx, tn.ID, "codehash", now()) }()
 	}
-	wantErr(t, func() error { _, err := s.AuthRequestByCode(ctx, tn.ID, "", now()); return err }(), store.ErrNotFound)
-	must(t, s.DeleteAuthRequest(ctx, tn.ID, r.ID))
-	wantErr(t, func() error { _, err := s.AuthRequestByCode(ctx, tn.ID, "codehash", now()); return err }(), store.ErrNotFound)
+	wg.Wait()
+	won := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won++
+			if got2[i].ID != r.ID || string(got2[i].Data) != `{"done":true}` {
+				t.Fatalf("RedeemAuthCode %+v", got2[i])
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			t.Fatal(err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d redemptions won, want 1", won)
+	}
+	wantErr(t, s.DeleteAuthRequest(ctx, tn.ID, r.ID), store.ErrNotFound)
 	// Expired requests are swept.
 	old := r
 	old.ID, old.ExpiresAt = id(), now().Add(-time.Second)
