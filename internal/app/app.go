@@ -142,7 +142,7 @@ func New(cfg config.Config, st store.Store, keys *secret.Keyring, log *slog.Logg
 	a.SignIn.CA = a.caEval
 	a.OIDC = &oidc.Provider{Store: a.Store, Tokens: a.Tokens, Engine: a.SignIn, PublicURL: cfg.PublicURL,
 		Audiences: a.audiences(), CryptoKey: [32]byte(keys.Derive("oidc-provider")), AccessLifetime: cfg.Tokens.AccessTokenLifetime,
-		SecureCookies: cfg.SecureCookies(), Log: log}
+		SecureCookies: cfg.SecureCookies(), Log: log, Metrics: a.Metrics}
 	return a
 }
 

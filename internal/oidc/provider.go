@@ -16,10 +16,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/cors"
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -55,9 +57,12 @@ type Provider struct {
 	SecureCookies  bool
 	Log            *slog.Logger
 	Now            func() time.Time
+	// Metrics, when set, registers the token endpoint's counter.
+	Metrics prometheus.Registerer
 
 	mu      sync.Mutex
 	tenants map[string]*op.Provider
+	metrics tokenMetrics
 }
 
 func (p *Provider) log() *slog.Logger {
@@ -153,24 +158,8 @@ func (p *Provider) Serve(w http.ResponseWriter, r *http.Request, t store.Tenant)
 		p.serveLogin(w, r, t, o)
 		return
 	case pathToken:
-		form, rerr := tokens.ReadTokenRequest(w, r)
-		if rerr != nil {
-			rerr.Write(w)
-			return
-		}
-		if form.Get("grant_type") == string(zoidc.GrantTypeClientCredentials) {
-			// The admin API's rule: exactly one "<resource>/.default".
-			if _, rerr := tokens.AudienceForScope(form.Get("scope"), p.Audiences); rerr != nil {
-				rerr.Write(w)
-				return
-			}
-		}
-		// The op package parses the body again.
-		r.Body = io.NopCloser(bytes.NewReader([]byte(form.Encode())))
-		r.ContentLength = -1
-		r.Header.Del("Content-Length")
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Pragma", "no-cache")
+		p.serveToken(w, r, t, o)
+		return
 	case pathLogout:
 		p.endBrowserSession(w, r, t, o)
 	case pathDiscovery:
@@ -179,12 +168,39 @@ func (p *Provider) Serve(w http.ResponseWriter, r *http.Request, t store.Tenant)
 	}
 	r2 := r.Clone(r.Context())
 	r2.URL.Path, r2.URL.RawPath = innerPaths[inner], ""
-	if inner == pathToken {
-		// Credentials in the URL do not count (RFC 6749 §2.3.1); the op
-		// package would read them, so they go.
-		r2.URL.RawQuery = ""
-	}
 	o.ServeHTTP(w, r2)
+}
+
+// serveToken applies vakt's checks on a token request before the op
+// package runs the grant, and logs and counts the outcome.
+func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request, t store.Tenant, o *op.Provider) {
+	form, rerr := tokens.ReadTokenRequest(w, r)
+	if rerr == nil && form.Get("grant_type") == string(zoidc.GrantTypeClientCredentials) {
+		// The admin API's rule: exactly one "<resource>/.default".
+		_, rerr = tokens.AudienceForScope(form.Get("scope"), p.Audiences)
+	}
+	if rerr != nil {
+		rerr.Write(w)
+		p.observeToken(r.Context(), t.ID, form.Get("grant_type"), "", rerr.Status)
+		return
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path, r2.URL.RawPath = innerPaths[pathToken], ""
+	// Credentials in the URL do not count (RFC 6749 §2.3.1); the op
+	// package would read them, so they go. It parses the body again.
+	r2.URL.RawQuery = ""
+	r2.Body = io.NopCloser(bytes.NewReader([]byte(form.Encode())))
+	r2.ContentLength = -1
+	r2.Header.Del("Content-Length")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	rec := &statusRecorder{ResponseWriter: w}
+	o.ServeHTTP(rec, r2)
+	clientID := form.Get("client_id")
+	if u, _, ok := r.BasicAuth(); ok {
+		clientID, _ = url.QueryUnescape(u)
+	}
+	p.observeToken(r.Context(), t.ID, form.Get("grant_type"), clientID, rec.status)
 }
 
 // innerPath strips "/{tenant}" and accepts only the paths vakt offers.
@@ -270,13 +286,6 @@ func (p *Provider) endBrowserSession(w http.ResponseWriter, r *http.Request, t s
 	}
 	http.SetCookie(w, &http.Cookie{Name: signin.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode})
-}
-
-// Forget drops cached per-tenant providers (after a tenant is deleted).
-func (p *Provider) Forget(tenantID string) {
-	p.mu.Lock()
-	delete(p.tenants, tenantID)
-	p.mu.Unlock()
 }
 
 // getOnly answers 405 to anything but GET and HEAD.
