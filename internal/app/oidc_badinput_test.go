@@ -160,6 +160,17 @@ func TestOIDCBadInput(t *testing.T) {
 				t.Fatalf("prompt=none: %s", to)
 			}
 
+			// Oversize parameters: the protocol's error at the app, no code.
+			for what, opt := range map[string]oauth2.AuthCodeOption{
+				"long nonce":  oauth2.SetAuthURLParam("nonce", strings.Repeat("n", 600)),
+				"many scopes": oauth2.SetAuthURLParam("scope", strings.Repeat("openid ", 40)),
+			} {
+				_, to = b.follow(r.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), opt), w.srv.URL)
+				if u, _ = url.Parse(to); u.Query().Get("error") != "invalid_request" || u.Query().Get("code") != "" {
+					t.Errorf("%s: %s", what, to)
+				}
+			}
+
 			// The login endpoint refuses what it does not know.
 			for _, id := range []string{"", "x", "00000000-0000-0000-0000-000000000000", strings.Repeat("a", 5000)} {
 				if resp := b.get(base + "/oauth2/v2.0/login?id=" + url.QueryEscape(id)); resp.StatusCode != 400 {

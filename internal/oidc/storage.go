@@ -140,7 +140,7 @@ func (r *appRequest) GetSubject() string    { return r.app.ID }
 func (r *appRequest) GetAudience() []string { return []string{r.audience} }
 func (r *appRequest) GetScopes() []string   { return r.scopes }
 
-func (s *storage) ctxLog() *slog.Logger { return s.p.log() }
+func (s *storage) log() *slog.Logger { return s.p.log() }
 
 // CreateAuthRequest stores a validated authorization request. Public
 // clients, and every request to a spa or publicClient redirect URI, must
@@ -157,7 +157,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, _
 	if r.CodeChallenge == "" && (isPublic(app) || !slices.Contains(app.RedirectURIs, r.RedirectURI)) {
 		return nil, zoidc.ErrInvalidRequest().WithDescription("PKCE is required: send code_challenge with code_challenge_method=S256")
 	}
-	if len(r.State) > 2048 || len(r.Nonce) > 512 || len(r.LoginHint) > 256 || len(r.ACRValues) > 8 {
+	if len(r.State) > 2048 || len(r.Nonce) > 512 || len(r.LoginHint) > 256 || len(r.ACRValues) > 8 || len(r.Scopes) > 32 {
 		return nil, zoidc.ErrInvalidRequest().WithDescription("request parameter too long")
 	}
 	now := s.p.now()
@@ -282,10 +282,10 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 func (s *storage) revokeFamily(ctx context.Context, family, clientID, why string) {
 	n, err := s.p.Store.RevokeRefreshFamily(ctx, s.tenantID, family, s.p.now())
 	if err != nil {
-		s.ctxLog().ErrorContext(ctx, "oidc: revoke refresh token family", "tenant", s.tenantID, "err", err)
+		s.log().ErrorContext(ctx, "oidc: revoke refresh token family", "tenant", s.tenantID, "err", err)
 		return
 	}
-	s.ctxLog().WarnContext(ctx, "oidc: refresh token reuse detected; family revoked", "tenant", s.tenantID,
+	s.log().WarnContext(ctx, "oidc: refresh token reuse detected; family revoked", "tenant", s.tenantID,
 		"app_id", clientID, "family", family, "revoked", n, "reason", why)
 }
 
@@ -368,7 +368,7 @@ func (s *storage) RevokeToken(ctx context.Context, tokenOrID, _, clientID string
 		return nil
 	}
 	if _, err := s.p.Store.RevokeRefreshFamily(ctx, s.tenantID, rec.FamilyID, s.p.now()); err != nil {
-		s.ctxLog().ErrorContext(ctx, "oidc: revoke refresh token", "tenant", s.tenantID, "err", err)
+		s.log().ErrorContext(ctx, "oidc: revoke refresh token", "tenant", s.tenantID, "err", err)
 		return zoidc.ErrServerError()
 	}
 	return nil
