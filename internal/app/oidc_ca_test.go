@@ -104,3 +104,31 @@ func TestOIDCConditionalAccessPerApp(t *testing.T) {
 		})
 	}
 }
+
+// TestOIDCSingleSignOnInGrace: during security defaults' registration
+// grace, a user who skipped registering at sign-in is not asked again by
+// every app they then open.
+func TestOIDCSingleSignOnInGrace(t *testing.T) {
+	for _, be := range storetest.Backends {
+		t.Run(be.Name, func(t *testing.T) {
+			w := newWorld(t, be.New) // security defaults on
+			w.a.OIDC.Now = w.clock
+			app, secret, err := w.a.Admin.CreateApp(w.ctx, op, w.tenant.ID, admin.NewApp{DisplayName: "Wiki", RedirectURIs: []string{rpRedirect}}, tokens.NewClientSecret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := w.user("gry@contoso.com")
+			base := w.srv.URL + "/" + w.tenant.ID
+			b := newBrowser(t)
+			v := b.api(base, "signin", map[string]any{"username": u.UPN}, 201)
+			if v = b.api(base, "signin/"+v.FlowID+"/password", map[string]any{"password": "Lila-Kor-Flyger-88"}, 200); v.State != signin.StateRegister || !v.Register.Skippable {
+				t.Fatalf("grace: %+v", v)
+			}
+			if v = b.api(base, "signin/"+v.FlowID+"/register/skip", nil, 200); v.State != signin.StateDone {
+				t.Fatalf("skip: %+v", v)
+			}
+			stop, _, state, _ := w.authorize(b, w.relyingParty(context.Background(), app.AppID, secret))
+			codeFrom(t, stop, state)
+		})
+	}
+}

@@ -94,6 +94,9 @@ func (e *Engine) CheckSession(ctx context.Context, tenantID, sessionToken string
 		return View{}, err
 	}
 	d.Inherited = &inheritedSession{ID: s.ID, AuthAt: s.AuthAt, MFAAt: s.MFAAt}
+	// A registration the user could skip was offered when the session
+	// began; single sign-on does not nag again.
+	d.RegistrationSkipped = true
 	if s.MFAAt != nil {
 		// The session's second factor still counts; its strength follows
 		// the methods it recorded.
