@@ -184,7 +184,7 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request, t store.Te
 		p.observeToken(r.Context(), t.ID, form.Get("grant_type"), "", rerr.Status)
 		return
 	}
-	r2 := r.Clone(r.Context())
+	r2 := r.Clone(withMemo(r.Context()))
 	r2.URL.Path, r2.URL.RawPath = innerPaths[pathToken], ""
 	// Credentials in the URL do not count (RFC 6749 §2.3.1); the op
 	// package would read them, so they go. It parses the body again.

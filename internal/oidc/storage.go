@@ -310,7 +310,7 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, value string) 
 		s.revokeFamily(ctx, rec.FamilyID, rec.ClientID, "rotated refresh token presented again")
 		return nil, zoidc.ErrInvalidGrant().WithDescription("invalid refresh token")
 	}
-	u, err := s.p.Store.GetUser(ctx, s.tenantID, rec.UserID)
+	u, err := s.user(ctx, rec.UserID)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !u.AccountEnabled {
 		return nil, zoidc.ErrInvalidGrant().WithDescription("the user can no longer sign in")
 	}
@@ -424,7 +424,7 @@ func (s *storage) app(ctx context.Context, clientID string) (store.App, error) {
 	if clientID == "" || len(clientID) > 64 {
 		return store.App{}, store.ErrNotFound
 	}
-	return s.p.Store.AppByAppID(ctx, s.tenantID, clientID)
+	return s.appByAppID(ctx, clientID)
 }
 
 func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
@@ -508,7 +508,7 @@ func (s *storage) SetUserinfoFromScopes(context.Context, *zoidc.UserInfo, string
 }
 
 func (s *storage) fillUser(ctx context.Context, info *zoidc.UserInfo, userID string, scopes []string) error {
-	u, err := s.p.Store.GetUser(ctx, s.tenantID, userID)
+	u, err := s.user(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("oidc: user: %w", err)
 	}
@@ -539,7 +539,7 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *zoidc.UserIn
 
 // SetUserinfoFromToken serves the userinfo endpoint.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, info *zoidc.UserInfo, _, subject, _ string) error {
-	u, err := s.p.Store.GetUser(ctx, s.tenantID, subject)
+	u, err := s.user(ctx, subject)
 	if err != nil || !u.AccountEnabled {
 		return zoidc.ErrAccessDenied().WithDescription("the token's user cannot be found")
 	}
