@@ -313,6 +313,19 @@ func TestOIDCBadInput(t *testing.T) {
 				t.Fatalf("refresh after revocation: %v", err)
 			}
 
+			// A disabled user's refresh tokens stop working.
+			stop, verifier, state, _ = w.authorize(b2(w, "finn@contoso.com"), r)
+			if tok, err = r.conf.Exchange(ctx, codeFrom(t, stop, state), oauth2.VerifierOption(verifier)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.a.Admin.UpdateUser(w.ctx, op, w.tenant.ID, "finn@contoso.com", admin.UserPatch{AccountEnabled: ptr(false)}); err != nil {
+				t.Fatal(err)
+			}
+			src = r.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)})
+			if _, err := src.Token(); oauthCode(err) != "invalid_grant" {
+				t.Fatalf("refresh of a disabled user: %v", err)
+			}
+
 			// Step-up needs a live session.
 			b.api(base, "signin", map[string]any{"stepUp": true, "appId": conf.AppID}, 401)
 		})
