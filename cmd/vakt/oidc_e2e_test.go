@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -127,6 +128,32 @@ func TestOIDCEndToEnd(t *testing.T) {
 	idt.Claims(&c)
 	if !slices.Contains(c.AMR, "pwd") || c.ACR != "urn:vakt:acr:sfa" || c.UPN != "eva@contoso.com" {
 		t.Fatalf("claims %+v", c)
+	}
+
+	// A new signing key, made from the command line while the server
+	// runs, is published within seconds; the old one stays.
+	if out := mustCLI(t, nil, "key", "rotate-signing", "--tenant", "contoso.com", "--data", data); !strings.Contains(out, "new signing key") {
+		t.Fatalf("rotate-signing: %s", out)
+	}
+	if _, errOut, code := cli(t, nil, "", "key", "rotate-signing", "--tenant", "nosuch.example", "--data", data); code != 1 || errOut == "" {
+		t.Fatalf("rotate-signing, unknown tenant: exit %d %s", code, errOut)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(srv.url + "/" + tenant + "/discovery/v2.0/keys")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var jwks struct{ Keys []json.RawMessage }
+		json.NewDecoder(resp.Body).Decode(&jwks)
+		resp.Body.Close()
+		if len(jwks.Keys) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("JWKS after rotation: %d keys", len(jwks.Keys))
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	srv.stop(t)
 }

@@ -23,7 +23,8 @@ func (i *Issuer) CurrentKey(ctx context.Context, tenantID string) (kid string, p
 }
 
 // PublicKeys returns the tenant's published public keys (what JWKS
-// serves), creating the tenant's first key when it has none.
+// serves), creating the tenant's first key when it has none, and reading
+// the store again when its view is older than minRefresh.
 func (i *Issuer) PublicKeys(ctx context.Context, tenantID string) ([]jose.JSONWebKey, error) {
 	if _, err := i.current(ctx, tenantID, false); err != nil {
 		return nil, err
@@ -31,6 +32,13 @@ func (i *Issuer) PublicKeys(ctx context.Context, tenantID string) ([]jose.JSONWe
 	tk := i.entry(tenantID)
 	tk.mu.Lock()
 	defer tk.mu.Unlock()
+	// Publish a key made elsewhere (another node, `vakt key
+	// rotate-signing`) within seconds: relying parties fetch keys rarely.
+	if tk.olderThan(minRefresh) {
+		if err := i.load(ctx, tk, tenantID); err != nil {
+			return nil, err
+		}
+	}
 	now := i.now()
 	out := make([]jose.JSONWebKey, 0, len(tk.keys))
 	for _, k := range tk.keys {
