@@ -171,6 +171,6 @@ the file. With PostgreSQL, copy the new file to every node and restart them.`,
 		fmt.Fprintf(cmd.OutOrStdout(), "new primary key %s in %s (%d keys)\n", kr.PrimaryKeyID(), cfg.MasterKeyPath(), len(kr.KeyIDs()))
 		return nil
 	}
-	c.AddCommand(rotate)
+	c.AddCommand(rotate, rotateSigningCmd())
 	return c
 }

@@ -372,6 +372,10 @@ func (s *Service) RevokeSessions(ctx context.Context, actor directory.Actor, ten
 		if n, err = tx.RevokeUserSessions(ctx, tenantID, u.ID, s.now()); err != nil {
 			return err
 		}
+		// Apps' refresh tokens go too, as revokeSignInSessions promises.
+		if _, err := tx.RevokeUserRefreshTokens(ctx, tenantID, u.ID, "", s.now()); err != nil {
+			return err
+		}
 		return tx.AppendAudit(ctx, s.auditEntry(ctx, actor, tenantID, "Revoke user sessions", "UserManagement", "Update",
 			userTarget(u, prop("Sessions", n, 0))))
 	})

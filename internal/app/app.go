@@ -22,6 +22,7 @@ import (
 	"github.com/vakt-id/vakt/internal/capolicy"
 	"github.com/vakt-id/vakt/internal/config"
 	"github.com/vakt-id/vakt/internal/delivery"
+	"github.com/vakt-id/vakt/internal/oidc"
 	"github.com/vakt-id/vakt/internal/password"
 	"github.com/vakt-id/vakt/internal/policy/ca/geoip"
 	"github.com/vakt-id/vakt/internal/secret"
@@ -42,6 +43,7 @@ type App struct {
 	Hasher *password.Hasher
 	Admin  *admin.Service
 	Tokens *tokens.Issuer
+	OIDC   *oidc.Provider // the OpenID Connect provider of every tenant
 	// SecurityInfo manages users' authentication methods.
 	SecurityInfo *securityinfo.Service
 	Policies     *authpolicy.Service // security defaults, methods policy
@@ -145,6 +147,9 @@ func New(cfg config.Config, st store.Store, keys *secret.Keyring, log *slog.Logg
 	a.SignIn.CA = a.caEval
 	a.Authenticator = a.newAuthenticator()
 	a.SignIn.Push = a.Authenticator
+	a.OIDC = &oidc.Provider{Store: a.Store, Tokens: a.Tokens, Engine: a.SignIn, PublicURL: cfg.PublicURL,
+		Audiences: a.audiences(), CryptoKey: [32]byte(keys.Derive("oidc-provider")), AccessLifetime: cfg.Tokens.AccessTokenLifetime,
+		SecureCookies: cfg.SecureCookies(), Log: log, Metrics: a.Metrics}
 	return a
 }
 

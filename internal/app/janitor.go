@@ -37,6 +37,7 @@ func (a *App) sweep(ctx context.Context) {
 		// Push challenges are kept a day so sign-in pages can still read
 		// an outcome; links and request nonces go once expired.
 		{"authenticator", func() (int, error) { return a.Store.DeleteExpiredPush(ctx, now, now.Add(-24*time.Hour)) }},
+		{"oidc requests and refresh tokens", func() (int, error) { return a.Store.DeleteExpiredOIDC(ctx, now) }},
 		// Familiar networks and devices are remembered in 30-day windows
 		// looked at 90 days back; nothing older is read.
 		{"counters", func() (int, error) { return a.Store.DeleteExpiredCounters(ctx, now.Add(-91*24*time.Hour)) }},

@@ -21,6 +21,7 @@ import (
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/graphapi"
 	"github.com/vakt-id/vakt/internal/httpx"
+	"github.com/vakt-id/vakt/internal/oidc"
 	"github.com/vakt-id/vakt/internal/signin"
 	"github.com/vakt-id/vakt/internal/store"
 	"github.com/vakt-id/vakt/internal/tokens"
@@ -46,10 +47,9 @@ func (a *App) Handler() http.Handler {
 	}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 
-	ep := &tokens.Endpoint{Issuer: a.Tokens, Apps: a.Store, Audiences: a.audiences(), Log: a.Log}
-	mux.HandleFunc("/{tenant}/oauth2/v2.0/token", a.withTenant(ep.ServeToken))
-	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", a.withTenant(ep.ServeJWKS))
-	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", a.withTenant(a.serveDiscovery))
+	for _, p := range oidc.Paths() { // discovery, authorize, token (every grant), keys, userinfo, logout
+		mux.HandleFunc(p, a.withTenant(a.OIDC.Serve))
+	}
 	mux.HandleFunc("POST /{tenant}/api/callbacks/voice", a.withTenant(a.voiceCallback))
 	signinAPI := &signin.API{Engine: a.SignIn, SecureCookies: a.Config.SecureCookies()}
 	mux.HandleFunc("/{tenant}/api/signin", a.serveAPI(signinAPI))
@@ -96,24 +96,6 @@ func (a *App) withTenant(h func(http.ResponseWriter, *http.Request, store.Tenant
 		}
 		h(w, r, t)
 	}
-}
-
-// serveDiscovery publishes the endpoints that exist so far; the OpenID
-// Connect provider extends it.
-func (a *App) serveDiscovery(w http.ResponseWriter, r *http.Request, t store.Tenant) {
-	base := a.Config.PublicURL + "/" + t.ID
-	doc := map[string]any{
-		"issuer":                                a.Tokens.Issuer(t.ID),
-		"token_endpoint":                        base + "/oauth2/v2.0/token",
-		"jwks_uri":                              base + "/discovery/v2.0/keys",
-		"grant_types_supported":                 []string{"client_credentials"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"tenant_region_scope":                   nil,
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	_ = json.NewEncoder(w).Encode(doc)
 }
 
 // authenticate turns a bearer token into the tenant and actor of a Graph

@@ -34,7 +34,7 @@ var op = directory.Actor{Operator: true}
 
 // world is a running vakt on one store with a fake clock.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	a      *app.App
 	srv    *httptest.Server
@@ -51,7 +51,7 @@ func (w *world) advance(d time.Duration) {
 	w.mu.Unlock()
 }
 
-func newWorld(t *testing.T, newStore storetest.NewStore) *world {
+func newWorld(t testing.TB, newStore storetest.NewStore) *world {
 	// The clock starts after the tenant is created (with the real clock).
 	w := &world{t: t, ctx: context.Background(), now: time.Now().UTC().Add(time.Minute).Truncate(time.Second)}
 	cfg := config.Default()

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,19 +27,6 @@ import (
 	"github.com/vakt-id/vakt/internal/store"
 	"github.com/vakt-id/vakt/internal/store/storetest"
 )
-
-// syncBuffer collects the server's log for the refusal reasons.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // chromium finds the browser; with CI set a missing one is a failure.
 func chromium(t *testing.T) string {
@@ -124,13 +109,13 @@ func (w *keyWorld) fido2Config(patch string) {
 	}
 }
 
-// browser drives one headless Chromium tab.
-type browser struct {
+// chromeTab drives one headless Chromium tab.
+type chromeTab struct {
 	t   *testing.T
 	ctx context.Context
 }
 
-func newBrowser(t *testing.T) *browser {
+func newChromeTab(t *testing.T) *chromeTab {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.Headless, chromedp.NoSandbox,
 		chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()),
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
@@ -139,7 +124,7 @@ func newBrowser(t *testing.T) *browser {
 	ctx, cancelTab := chromedp.NewContext(actx)
 	ctx, cancelTime := context.WithTimeout(ctx, 2*time.Minute)
 	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
-	b := &browser{t: t, ctx: ctx}
+	b := &chromeTab{t: t, ctx: ctx}
 	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{EnableUI: new(bool)}); err != nil {
 		t.Fatalf("WebAuthn.enable: %v", err)
 	}
@@ -150,7 +135,7 @@ func newBrowser(t *testing.T) *browser {
 // user (a PIN or biometric that always succeeds). The platform one
 // (internal, resident keys) makes synced passkeys: backup eligible and
 // backed up.
-func (b *browser) authenticator(transport webauthn.AuthenticatorTransport, resident bool) webauthn.AuthenticatorID {
+func (b *chromeTab) authenticator(transport webauthn.AuthenticatorTransport, resident bool) webauthn.AuthenticatorID {
 	b.t.Helper()
 	synced := transport == webauthn.AuthenticatorTransportInternal
 	res, err := chromedp.Call(b.ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
@@ -184,7 +169,7 @@ var addSavedCredential = cdp.Command[addSavedParams, cdp.Empty]{Method: webauthn
 
 // restore puts a saved credential on an authenticator (as if the same
 // key were plugged in again).
-func (b *browser) restore(id webauthn.AuthenticatorID, c *webauthn.Credential) {
+func (b *chromeTab) restore(id webauthn.AuthenticatorID, c *webauthn.Credential) {
 	b.t.Helper()
 	in := addSavedParams{AuthenticatorID: id, Credential: savedCredential{CredentialID: c.CredentialID,
 		IsResidentCredential: c.IsResidentCredential, RpID: c.RpID, PrivateKey: c.PrivateKey, UserHandle: c.UserHandle, SignCount: int64(c.SignCount)}}
@@ -193,21 +178,21 @@ func (b *browser) restore(id webauthn.AuthenticatorID, c *webauthn.Credential) {
 	}
 }
 
-func (b *browser) remove(id webauthn.AuthenticatorID) {
+func (b *chromeTab) remove(id webauthn.AuthenticatorID) {
 	b.t.Helper()
 	if _, err := chromedp.Call(b.ctx, webauthn.RemoveVirtualAuthenticator, webauthn.RemoveVirtualAuthenticatorParams{AuthenticatorID: id}); err != nil {
 		b.t.Fatal(err)
 	}
 }
 
-func (b *browser) open(url string) {
+func (b *chromeTab) open(url string) {
 	b.t.Helper()
 	if err := chromedp.Do(b.ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#status"))); err != nil {
 		b.t.Fatalf("open %s: %v", url, err)
 	}
 }
 
-func (b *browser) fill(id, value string) {
+func (b *chromeTab) fill(id, value string) {
 	b.t.Helper()
 	if err := chromedp.Do(b.ctx, chromedp.SetValue(chromedp.CSS("#"+id), value)); err != nil {
 		b.t.Fatal(err)
@@ -216,7 +201,7 @@ func (b *browser) fill(id, value string) {
 
 // press clicks a button and waits for the page to report its outcome
 // ("ok:<state>" or "error:<code>").
-func (b *browser) press(id string) string {
+func (b *chromeTab) press(id string) string {
 	b.t.Helper()
 	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS("#"+id))); err != nil {
 		b.t.Fatalf("click %s: %v", id, err)
@@ -228,7 +213,7 @@ func (b *browser) press(id string) string {
 	return res
 }
 
-func (b *browser) expect(id, want string) {
+func (b *chromeTab) expect(id, want string) {
 	b.t.Helper()
 	if got := b.press(id); got != want {
 		status, _ := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("#status")))
@@ -237,7 +222,7 @@ func (b *browser) expect(id, want string) {
 }
 
 // session reads the signed-in session through the page's own cookie.
-func (b *browser) session(tenantID string) map[string]any {
+func (b *chromeTab) session(tenantID string) map[string]any {
 	b.t.Helper()
 	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[map[string]any](`fetch("/`+tenantID+`/api/session").then(r => r.json())`, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -265,7 +250,7 @@ func TestBrowserSecurityKeysAndPasskeys(t *testing.T) {
 	if _, err := w.a.Admin.CreateUser(w.ctx, op, w.tenant.ID, admin.NewUser{UPN: "anna@contoso.com", Password: "Lila-Kor-Flyger-88"}); err != nil {
 		t.Fatal(err)
 	}
-	b := newBrowser(t)
+	b := newChromeTab(t)
 
 	// The pages carry a strict policy and load the script from vakt.
 	platform := b.authenticator(webauthn.AuthenticatorTransportInternal, true)

@@ -19,6 +19,7 @@ const (
 	ActionRoleRead            Action = "role.read"
 	ActionRoleAssign          Action = "role.assign"
 	ActionAppWrite            Action = "app.write"
+	ActionAppRead             Action = "app.read"
 	ActionAuditRead           Action = "audit.read"
 	ActionSignInLogRead       Action = "signinlog.read"
 	ActionPolicyRead          Action = "policy.read"
@@ -80,6 +81,10 @@ var rules = map[Action]rule{
 	},
 	ActionAppWrite: {
 		permissions: []string{"Application.ReadWrite.All"},
+	},
+	ActionAppRead: {
+		roles:       readers,
+		permissions: []string{"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
 	},
 	ActionAuditRead: {
 		roles:       append([]string{RoleSecurityAdmin, RoleReportsReader}, readers...),
@@ -182,7 +187,7 @@ var KnownPermissions = []string{
 	"User.Read.All", "User.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All",
 	"Directory.Read.All", "Directory.ReadWrite.All",
 	"RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory",
-	"Application.ReadWrite.All",
+	"Application.Read.All", "Application.ReadWrite.All",
 	"Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod", "Policy.ReadWrite.ConditionalAccess",
 	"Policy.ReadWrite.SecurityDefaults",
 	"UserAuthenticationMethod.ReadWrite.All", "UserAuthenticationMethod.Read.All",

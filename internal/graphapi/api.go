@@ -74,6 +74,7 @@ func (a *API) Mount(mux *http.ServeMux) {
 	a.methodRoutes(add)
 	a.policyRoutes(add)
 	a.caRoutes(add)
+	a.applicationRoutes(add)
 	for _, version := range []string{"v1.0", "beta"} {
 		for path, methods := range routes {
 			mux.Handle("/"+version+path, a.dispatch(version, methods))

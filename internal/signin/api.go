@@ -46,11 +46,18 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, tenant store.Tenant,
 			AppID       string `json:"appId"`
 			DeviceID    string `json:"deviceId"`
 			Locale      string `json:"locale"`
+			StepUp      bool   `json:"stepUp"` // MFA inside the session (stepup.go), or a sign-in that must use MFA
 		}
 		if err = decode(w, r, &in); err == nil {
 			c := Client{App: in.AppID, Kind: policy.ClientMobileDesktop, IP: httpx.ClientIPFrom(ctx), UserAgent: truncate(r.UserAgent(), 512),
-				DeviceID: in.DeviceID, LetUserChoose: in.LetMeChoose, CorrelationID: httpx.RequestIDFrom(ctx), Locale: codeLocale(in.Locale)}
-			if v, err = a.Engine.Start(ctx, tenant.ID, in.Username, c); err == nil {
+				DeviceID: in.DeviceID, LetUserChoose: in.LetMeChoose, CorrelationID: httpx.RequestIDFrom(ctx), StepUp: in.StepUp,
+				Locale: codeLocale(in.Locale)}
+			if tok := token(r); in.StepUp && tok != "" {
+				v, err = a.Engine.StartStepUp(ctx, tenant.ID, tok, c)
+			} else {
+				v, err = a.Engine.Start(ctx, tenant.ID, in.Username, c)
+			}
+			if err == nil {
 				writeJSON(w, http.StatusCreated, v)
 				return
 			}

@@ -136,6 +136,9 @@ type flowData struct {
 	Session             *SessionView            `json:"-"`
 	// Key is the open WebAuthn ceremony of this step (used once).
 	Key *webauthn.Ceremony `json:"key,omitempty"`
+	// Inherited: the flow checks an existing session for an app
+	// (CheckSession, stepup.go) and issues no new session.
+	Inherited *inheritedSession `json:"inherited,omitempty"`
 }
 
 // View is what a client sees of a flow.

@@ -40,7 +40,7 @@ const (
 	// ActPushPoll asks for the outcome of a push (the sign-in's, or a new
 	// device's test push while registering).
 	ActPushPoll Action = "pushPoll"
-	ActPasskey        Action = "passkey"
+	ActPasskey  Action = "passkey"
 )
 
 // transitions lists, per state, the actions it accepts. Where an action

@@ -556,6 +556,9 @@ func (e *Engine) ChangePassword(ctx context.Context, tenantID, flowID, newPasswo
 
 // complete issues the session and records a successful sign-in.
 func (e *Engine) complete(ctx context.Context, f store.Flow, d flowData, u store.User) (View, error) {
+	if d.Inherited != nil {
+		return e.completeInherited(ctx, f, d, u)
+	}
 	now := e.now()
 	token := newToken()
 	ttl := e.SessionTTL

@@ -142,6 +142,12 @@ type App struct {
 	RedirectURIs []string
 	Permissions  []string
 	CreatedAt    time.Time
+	// SPARedirectURIs and PublicClientRedirectURIs are the redirect URIs
+	// of public clients (RedirectURIs are the web platform's); Passwords
+	// are secrets added through Graph's addPassword.
+	SPARedirectURIs          []string
+	PublicClientRedirectURIs []string
+	Passwords                []PasswordCredential
 }
 
 // SigningKey is a tenant's token signing key; the private key is sealed
@@ -348,6 +354,8 @@ type Store interface {
 	ConditionalAccess
 	RadiusClients
 	Push
+	AppRegistry
+	OIDC
 	// InTx runs fn in one transaction; the Store passed to fn is bound to
 	// it. A nested InTx joins the outer transaction. fn's error rolls back.
 	InTx(ctx context.Context, fn func(Store) error) error

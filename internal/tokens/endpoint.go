@@ -28,7 +28,10 @@ type AppLookup interface {
 }
 
 // Endpoint serves a tenant's OAuth 2.0 token endpoint (client-credentials
-// grant only) and its JWKS. The router resolves the tenant.
+// grant only) and its JWKS. The router resolves the tenant. The server
+// itself now serves every grant through internal/oidc, which reuses this
+// package's request checks (ReadTokenRequest, AudienceForScope); Endpoint
+// remains for embedding the client-credentials grant alone.
 type Endpoint struct {
 	Issuer *Issuer
 	Apps   AppLookup

@@ -90,6 +90,7 @@ type signingKey struct {
 	pub    *rsa.PublicKey
 	jwk    jose.JSONWebKey // public only
 	signer jose.Signer     // nil until the private key is first needed
+	priv   *rsa.PrivateKey // set with signer
 }
 
 // Claims are the verified claims of an access token.
@@ -338,38 +339,38 @@ func (i *Issuer) current(ctx context.Context, tenantID string, sign bool) (*sign
 		}
 	}
 	if sign && k.signer == nil {
-		s, err := i.openSigner(k)
+		s, priv, err := i.openSigner(k)
 		if err != nil {
 			return nil, err
 		}
-		k.signer = s
+		k.signer, k.priv = s, priv
 	}
 	return k, nil
 }
 
 // openSigner unseals a key's private half and checks it matches the
 // published public half before signing anything with it.
-func (i *Issuer) openSigner(k *signingKey) (jose.Signer, error) {
+func (i *Issuer) openSigner(k *signingKey) (jose.Signer, *rsa.PrivateKey, error) {
 	der, err := i.Sealer.Open(k.rec.PrivateSealed, keyAAD(k.rec.TenantID, k.rec.KeyID))
 	if err != nil {
-		return nil, fmt.Errorf("tokens: open signing key %s: %w", k.rec.KeyID, err)
+		return nil, nil, fmt.Errorf("tokens: open signing key %s: %w", k.rec.KeyID, err)
 	}
 	parsed, err := x509.ParsePKCS8PrivateKey(der)
 	clear(der)
 	if err != nil {
-		return nil, fmt.Errorf("tokens: parse signing key %s: %w", k.rec.KeyID, err)
+		return nil, nil, fmt.Errorf("tokens: parse signing key %s: %w", k.rec.KeyID, err)
 	}
 	priv, ok := parsed.(*rsa.PrivateKey)
 	if !ok || !priv.PublicKey.Equal(k.pub) {
-		return nil, fmt.Errorf("tokens: signing key %s does not match its public key", k.rec.KeyID)
+		return nil, nil, fmt.Errorf("tokens: signing key %s does not match its public key", k.rec.KeyID)
 	}
 	s, err := jose.NewSigner(
 		jose.SigningKey{Algorithm: algorithm, Key: jose.JSONWebKey{Key: priv, KeyID: k.rec.KeyID}},
 		(&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
-		return nil, fmt.Errorf("tokens: signer for key %s: %w", k.rec.KeyID, err)
+		return nil, nil, fmt.Errorf("tokens: signer for key %s: %w", k.rec.KeyID, err)
 	}
-	return s, nil
+	return s, priv, nil
 }
 
 // SigningKey returns the tenant's current signing key (its private half

@@ -9,13 +9,16 @@ import (
 	"github.com/vakt-id/vakt/internal/store"
 )
 
-const appCols = `id, tenant_id, app_id, display_name, secret_hash, redirect_uris, permissions, created_at`
+const appCols = `id, tenant_id, app_id, display_name, secret_hash, redirect_uris, permissions, created_at, spa_redirect_uris, public_client_redirect_uris, password_credentials`
 
 func scanApp(r rowScanner) (store.App, error) {
 	var a store.App
-	var uris, perms string
+	var uris, perms, spa, public, passwords string
 	var created int64
-	if err := r.Scan(&a.ID, &a.TenantID, &a.AppID, &a.DisplayName, &a.SecretHash, &uris, &perms, &created); err != nil {
+	if err := r.Scan(&a.ID, &a.TenantID, &a.AppID, &a.DisplayName, &a.SecretHash, &uris, &perms, &created, &spa, &public, &passwords); err != nil {
+		return a, err
+	}
+	if err := scanAppPlatforms(&a, spa, public, passwords); err != nil {
 		return a, err
 	}
 	a.CreatedAt = fromMicros(created)
@@ -45,9 +48,10 @@ func nonNil(s []string) []string {
 
 // CreateApp inserts an app registration.
 func (db *DB) CreateApp(ctx context.Context, a store.App) error {
-	_, err := db.exec(ctx, `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.TenantID, a.AppID, a.DisplayName, a.SecretHash, jsonText(nonNil(a.RedirectURIs)),
-		jsonText(nonNil(a.Permissions)), toMicros(a.CreatedAt))
+		jsonText(nonNil(a.Permissions)), toMicros(a.CreatedAt), jsonText(nonNil(a.SPARedirectURIs)),
+		jsonText(nonNil(a.PublicClientRedirectURIs)), passwordsJSON(a.Passwords))
 	return err
 }
 

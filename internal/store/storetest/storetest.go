@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ConditionalAccess", testConditionalAccess},
 		{"RadiusClients", testRadiusClients},
 		{"Push", testPush},
+		{"AppRegistry", testAppRegistry}, {"AuthRequests", testAuthRequests}, {"RefreshTokens", testRefreshTokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
