@@ -1,0 +1,66 @@
+package signin
+
+import (
+	"context"
+	"time"
+
+	"github.com/vakt-id/vakt/internal/apperr"
+	"github.com/vakt-id/vakt/internal/method"
+)
+
+// expireGrace bounds the clean-up after a held push timed out, which
+// runs on a context of its own (the request's has ended).
+const expireGrace = 5 * time.Second
+
+// PushAndWait is the push of a RADIUS sign-in (internal/radius.Pusher):
+// it sends the flow's push — without number matching, as no page shows
+// the user a number — and holds until the answer is in, the push
+// expires, or ctx ends. Waiting is not polling: each round sleeps on the
+// authenticator's notification of the challenge (in this process, and
+// from other nodes through PostgreSQL), and reads the store only when
+// woken or after MaxPushWait.
+//
+// The view is the flow after the answer: done, or blocked (denied,
+// reported, expired). When ctx ends first the push is expired at once,
+// so nothing is left waiting on the user's devices, the sign-in log
+// records it, and ctx's error is returned.
+func (e *Engine) PushAndWait(ctx context.Context, tenantID, flowID string) (View, error) {
+	f, d, err := e.load(ctx, tenantID, flowID, ActPushPoll)
+	if err != nil {
+		return View{}, err
+	}
+	if !d.Client.RADIUS || d.Selected != method.OptionPush || State(f.State) != StateMFA {
+		return View{}, apperr.Conflictf("This sign-in is not waiting for a push.").WithCode("stepOutOfOrder")
+	}
+	if d.ChallengeID == "" {
+		if err := e.sendPush(ctx, f, &d); err != nil {
+			return View{}, err
+		}
+		if _, err := e.save(ctx, f, d, StateMFA); err != nil {
+			return View{}, err
+		}
+	}
+	for {
+		v, err := e.PollPush(ctx, tenantID, flowID, MaxPushWait)
+		if ctx.Err() != nil {
+			return View{}, e.abandonPush(ctx, tenantID, flowID, d.ChallengeID)
+		}
+		if err != nil || v.State != StateMFA {
+			return v, err
+		}
+	}
+}
+
+// abandonPush expires the push of a sign-in whose request stopped
+// waiting, and lets the engine record the outcome (a failed second
+// factor, "expired without an answer"); it returns ctx's error.
+func (e *Engine) abandonPush(ctx context.Context, tenantID, flowID, challengeID string) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), expireGrace)
+	defer cancel()
+	if err := e.Push.Expire(cctx, tenantID, challengeID); err != nil {
+		e.Logger.WarnContext(ctx, "radius push: cannot expire the push", "tenant", tenantID, "flow", flowID, "err", err)
+	} else if _, err := e.PollPush(cctx, tenantID, flowID, 0); err != nil {
+		e.Logger.WarnContext(ctx, "radius push: cannot record the expired push", "tenant", tenantID, "flow", flowID, "err", err)
+	}
+	return ctx.Err()
+}
