@@ -24,20 +24,20 @@ import (
 
 const radiusSecret = "a-shared-secret-for-tests"
 
-// serveRADIUS runs srv (from w's app) on a loopback port for the test.
-func (w *world) serveRADIUS(srv *vradius.Server) string {
-	w.t.Helper()
+// serveRADIUS runs srv on a loopback port for the test.
+func serveRADIUS(tb testing.TB, srv *vradius.Server) string {
+	tb.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
-		w.t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, pc, 5*time.Second) }()
-	w.t.Cleanup(func() {
+	tb.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			w.t.Errorf("serve: %v", err)
+			tb.Errorf("serve: %v", err)
 		}
 	})
 	return pc.LocalAddr().String()
@@ -105,7 +105,7 @@ func TestRADIUSPush(t *testing.T) {
 			}
 			const hold = 3 * time.Second
 			srv.PushTimeout = hold
-			addr := w.serveRADIUS(srv)
+			addr := serveRADIUS(t, srv)
 
 			// Approve: no number is asked, and an answer with one is refused.
 			resp, c := w.radiusPush(addr, "pia@contoso.com", d, 0, func(c push.Challenge) error {
@@ -221,7 +221,7 @@ func TestRADIUSPush(t *testing.T) {
 				t.Fatal(`mode "code" still pushes`)
 			}
 			sent = w.pushesSent(u)
-			resp = radiustest.Exchange(t, w.serveRADIUS(codeSrv), radiustest.Request(t, []byte(radiusSecret), "pia@contoso.com", "Lila-Kor-Flyger-88", nil), 0, 10*time.Second)
+			resp = radiustest.Exchange(t, serveRADIUS(t, codeSrv), radiustest.Request(t, []byte(radiusSecret), "pia@contoso.com", "Lila-Kor-Flyger-88", nil), 0, 10*time.Second)
 			if resp.Code != radius.CodeAccessReject || !strings.Contains(radiustest.Reply(resp), "None of your verification methods") {
 				t.Fatalf(`mode "code": %v %q`, resp.Code, radiustest.Reply(resp))
 			}
