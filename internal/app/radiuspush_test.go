@@ -88,7 +88,8 @@ func (w *world) pushesSent(u store.User) int {
 // authenticator is held while the push (without number matching) waits:
 // approve → Access-Accept; a retransmission meanwhile is answered once
 // from one push; deny, "this wasn't me" and no answer in time →
-// Access-Reject with a message, the last leaving nothing pending; with
+// Access-Reject with a message, the last leaving nothing pending (and a
+// new request meanwhile rejected without a second push); with
 // radiusPush.mode "code" no push goes out at all.
 func TestRADIUSPush(t *testing.T) {
 	for _, b := range storetest.Backends {
@@ -159,8 +160,22 @@ func TestRADIUSPush(t *testing.T) {
 				t.Fatalf("denied: %v %q", resp.Code, radiustest.Reply(resp))
 			}
 
-			// Nobody answers: rejected after the hold, the push expired.
-			resp, c = w.radiusPush(addr, "pia@contoso.com", d, 0, func(push.Challenge) error { return nil })
+			// Nobody answers: rejected after the hold, the push expired. A
+			// new request meanwhile (a gateway that gave up) sends no second
+			// push and is told why.
+			second := radiustest.Request(t, []byte(radiusSecret), "pia@contoso.com", "Lila-Kor-Flyger-88", nil)
+			resp, c = w.radiusPush(addr, "pia@contoso.com", d, 0, func(push.Challenge) error {
+				ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)
+				defer cancel()
+				r, err := (&radius.Client{}).Exchange(ctx, second, addr)
+				if err != nil {
+					return err
+				}
+				if r.Code != radius.CodeAccessReject || !strings.Contains(radiustest.Reply(r), "already waiting") {
+					return fmt.Errorf("a new request during the hold: %v %q", r.Code, radiustest.Reply(r))
+				}
+				return nil
+			})
 			if resp.Code != radius.CodeAccessReject || !strings.Contains(radiustest.Reply(resp), "not approved in time") {
 				t.Fatalf("timed out: %v %q", resp.Code, radiustest.Reply(resp))
 			}
