@@ -194,7 +194,8 @@ func TestRADIUSEndToEnd(t *testing.T) {
 // TestRADIUSPushEndToEnd: `vakt serve --radius` holds radclient's
 // Access-Request while the companion (`vakt authenticator watch`)
 // answers the push, which asks for no number: an approval gives
-// Access-Accept, a deny Access-Reject with the reason.
+// Access-Accept, a deny Access-Reject with the reason, no answer
+// Access-Reject after VAKT_RADIUS_PUSH_TIMEOUT.
 func TestRADIUSPushEndToEnd(t *testing.T) {
 	needTools(t, "radclient")
 	pwFile := filepath.Join(t.TempDir(), "pw")
@@ -207,7 +208,7 @@ func TestRADIUSPushEndToEnd(t *testing.T) {
 	mustCLI(t, nil, append([]string{"user", "create", "--tenant", "contoso.com", "--upn", "pia@contoso.com", "--password-file", pwFile}, store...)...)
 	mustCLI(t, nil, append([]string{"radius", "client", "add", "--tenant", "contoso.com", "--address", "127.0.0.1", "--secret-file", secretFile, "--name", "Office VPN"}, store...)...)
 	addr := freeUDPPort(t)
-	srv := startServer(t, nil, append([]string{"--radius", addr}, store...)...)
+	srv := startServer(t, []string{"VAKT_RADIUS_PUSH_TIMEOUT=5s"}, append([]string{"--radius", addr}, store...)...)
 
 	// Register the companion through the sign-in's registration interrupt.
 	env := []string{"VAKT_AUTHENTICATOR_FILE=" + filepath.Join(t.TempDir(), "authenticator.json")}
@@ -246,6 +247,12 @@ func TestRADIUSPushEndToEnd(t *testing.T) {
 		if said := out.String(); !strings.Contains(said, "App:      Office VPN") || !strings.Contains(said, "No number") || !strings.Contains(said, c.said) {
 			t.Fatalf("%s: companion said: %s", c.flag, said)
 		}
+	}
+	// Nobody answers: rejected when the hold is over — within radclient's
+	// 30 s only because VAKT_RADIUS_PUSH_TIMEOUT=5s took effect (the
+	// default is 45 s).
+	if got, res := radclientWait(t, addr, secret, user, 30); got != "Access-Reject" || !strings.Contains(res, "not approved in time") {
+		t.Fatalf("no answer: %q %s", got, res)
 	}
 	srv.stop(t)
 }
