@@ -23,7 +23,8 @@ const expireGrace = 5 * time.Second
 // The view is the flow after the answer: done, or blocked (denied,
 // reported, expired). When ctx ends first the push is expired at once,
 // so nothing is left waiting on the user's devices, the sign-in log
-// records it, and ctx's error is returned.
+// records it, and ctx's error is returned; any other error also expires
+// the push.
 func (e *Engine) PushAndWait(ctx context.Context, tenantID, flowID string) (View, error) {
 	f, d, err := e.load(ctx, tenantID, flowID, ActPushPoll)
 	if err != nil {
@@ -42,25 +43,37 @@ func (e *Engine) PushAndWait(ctx context.Context, tenantID, flowID string) (View
 	}
 	for {
 		v, err := e.PollPush(ctx, tenantID, flowID, MaxPushWait)
-		if ctx.Err() != nil {
-			return View{}, e.abandonPush(ctx, tenantID, flowID, d.ChallengeID)
-		}
-		if err != nil || v.State != StateMFA {
-			return v, err
+		switch {
+		case ctx.Err() != nil:
+			// Record the outcome too: a failed second factor, "expired
+			// without an answer".
+			if e.expirePush(ctx, tenantID, flowID, d.ChallengeID) {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), expireGrace)
+				if _, err := e.PollPush(cctx, tenantID, flowID, 0); err != nil {
+					e.Logger.WarnContext(ctx, "radius push: cannot record the expired push", "tenant", tenantID, "flow", flowID, "err", err)
+				}
+				cancel()
+			}
+			return View{}, ctx.Err()
+		case err != nil:
+			// The request ends here (locked out, the store failed): its
+			// push must not stay open to an approval that leads nowhere.
+			e.expirePush(ctx, tenantID, flowID, d.ChallengeID)
+			return View{}, err
+		case v.State != StateMFA:
+			return v, nil
 		}
 	}
 }
 
-// abandonPush expires the push of a sign-in whose request stopped
-// waiting, and lets the engine record the outcome (a failed second
-// factor, "expired without an answer"); it returns ctx's error.
-func (e *Engine) abandonPush(ctx context.Context, tenantID, flowID, challengeID string) error {
+// expirePush expires the push of a sign-in whose request stopped
+// waiting, so it leaves the user's devices at once.
+func (e *Engine) expirePush(ctx context.Context, tenantID, flowID, challengeID string) bool {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), expireGrace)
 	defer cancel()
 	if err := e.Push.Expire(cctx, tenantID, challengeID); err != nil {
 		e.Logger.WarnContext(ctx, "radius push: cannot expire the push", "tenant", tenantID, "flow", flowID, "err", err)
-	} else if _, err := e.PollPush(cctx, tenantID, flowID, 0); err != nil {
-		e.Logger.WarnContext(ctx, "radius push: cannot record the expired push", "tenant", tenantID, "flow", flowID, "err", err)
+		return false
 	}
-	return ctx.Err()
+	return true
 }
