@@ -249,3 +249,36 @@ func TestRADIUSPush(t *testing.T) {
 		})
 	}
 }
+
+// TestRADIUSPushTwoNodes: node A holds the RADIUS request; the device
+// streams from node B and answers there; A learns of the answer by
+// PostgreSQL NOTIFY and accepts.
+func TestRADIUSPushTwoNodes(t *testing.T) {
+	A, _, tn, d, got := twoNodes(t)
+	ctx := context.Background()
+	if _, err := A.a.RADIUSClients().Add(ctx, op, tn.ID, vradius.NewClient{Name: "Office VPN", Address: "127.0.0.1", Secret: radiusSecret}); err != nil {
+		t.Fatal(err)
+	}
+	addr := serveRADIUS(t, A.a.NewRADIUS())
+	answered := make(chan error, 1)
+	go func() {
+		select {
+		case c := <-got:
+			if c.NumberMatching || c.Purpose != "signin" {
+				answered <- fmt.Errorf("challenge on B: %+v", c)
+				return
+			}
+			_, err := d.Answer(ctx, c, push.Approve, push.NoNumber)
+			answered <- err
+		case <-time.After(15 * time.Second):
+			answered <- fmt.Errorf("B's stream did not receive the push of A's RADIUS sign-in")
+		}
+	}()
+	resp := radiustest.Exchange(t, addr, radiustest.Request(t, []byte(radiusSecret), "nod@contoso.com", "Lila-Kor-Flyger-88", nil), 0, 30*time.Second)
+	if err := <-answered; err != nil {
+		t.Fatal(err)
+	}
+	if resp.Code != radius.CodeAccessAccept {
+		t.Fatalf("held on A, approved on B: %v %q", resp.Code, radiustest.Reply(resp))
+	}
+}
