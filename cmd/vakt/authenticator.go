@@ -279,7 +279,7 @@ func companionWatchCmd() *cobra.Command {
 	c.Flags().String("account", "", "only this account (user principal name)")
 	c.Flags().Bool("once", false, "exit after answering one request")
 	c.Flags().Duration("timeout", 0, "give up (exit 1) when no request arrives within this time")
-	c.Flags().Int("auto-approve-number", 0, "FOR TESTS ONLY: approve every request with this number without asking")
+	c.Flags().Int("auto-approve-number", 0, "FOR TESTS ONLY: approve every request with this number (none where the request has no number) without asking")
 	c.Flags().Bool("deny", false, "FOR TESTS ONLY: deny every request without asking")
 	c.Flags().Bool("report", false, "FOR TESTS ONLY: report every request as not yours without asking")
 	c.MarkFlagsMutuallyExclusive("auto-approve-number", "deny", "report")
@@ -341,9 +341,12 @@ func companionWatchCmd() *cobra.Command {
 			case report:
 				d = push.Report
 			case auto != 0:
+				if !m.ch.NumberMatching {
+					number = push.NoNumber
+				}
 			default:
 				var ok bool
-				if d, number, ok = ask(ctx, out, lines); !ok {
+				if d, number, ok = ask(ctx, out, lines, m.ch.NumberMatching); !ok {
 					fmt.Fprintln(out, "Stopped.")
 					return nil
 				}
@@ -393,12 +396,20 @@ func describe(w io.Writer, m incoming) {
 		fmt.Fprintf(w, "  Location: %s\n", loc)
 	}
 	fmt.Fprintf(w, "  Time:     %s (expires %s)\n", m.ch.CreatedAt.Local().Format("15:04:05"), m.ch.ExpiresAt.Local().Format("15:04:05"))
+	if !m.ch.NumberMatching {
+		fmt.Fprintln(w, "  No number: a VPN or other network sign-in. Approve only if you are connecting right now.")
+	}
 }
 
-// ask reads the user's answer: the number approves, d denies, r reports.
-func ask(ctx context.Context, w io.Writer, lines *bufio.Scanner) (push.Decision, int, bool) {
+// ask reads the user's answer: the number (or 'a' for a request without
+// one) approves, d denies, r reports.
+func ask(ctx context.Context, w io.Writer, lines *bufio.Scanner, numbered bool) (push.Decision, int, bool) {
 	for {
-		fmt.Fprint(w, "Enter the number shown on the sign-in screen to approve, 'd' to deny, or 'r' if this wasn't you: ")
+		if numbered {
+			fmt.Fprint(w, "Enter the number shown on the sign-in screen to approve, 'd' to deny, or 'r' if this wasn't you: ")
+		} else {
+			fmt.Fprint(w, "Type 'a' to approve, 'd' to deny, or 'r' if this wasn't you: ")
+		}
 		got := make(chan bool, 1)
 		go func() { got <- lines.Scan() }()
 		select {
@@ -415,9 +426,17 @@ func ask(ctx context.Context, w io.Writer, lines *bufio.Scanner) (push.Decision,
 			return push.Deny, 0, true
 		case "r", "report":
 			return push.Report, 0, true
+		case "a", "approve":
+			if !numbered {
+				return push.Approve, push.NoNumber, true
+			}
 		}
-		if n, err := strconv.Atoi(s); err == nil && push.ValidNumber(n) {
+		if n, err := strconv.Atoi(s); err == nil && push.ValidNumber(n) && numbered {
 			return push.Approve, n, true
+		}
+		if !numbered {
+			fmt.Fprintln(w, "That is not 'a', 'd' or 'r'.")
+			continue
 		}
 		fmt.Fprintln(w, "That is not a 2-digit number, 'd' or 'r'.")
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,13 @@ func freeUDPPort(t *testing.T) string {
 // its attributes as radclient prints them.
 func radclient(t *testing.T, addr, secret, attrs string) (string, string) {
 	t.Helper()
-	cmd := exec.Command("radclient", "-x", "-r", "1", "-t", "1", addr, "auth", secret)
+	return radclientWait(t, addr, secret, attrs, 1)
+}
+
+// radclientWait is radclient waiting up to seconds for the answer.
+func radclientWait(t *testing.T, addr, secret, attrs string, seconds int) (string, string) {
+	t.Helper()
+	cmd := exec.Command("radclient", "-x", "-r", "1", "-t", strconv.Itoa(seconds), addr, "auth", secret)
 	cmd.Stdin = strings.NewReader(attrs)
 	out, _ := cmd.CombinedOutput() // exit 1 for anything but an accept
 	s := string(out)
@@ -182,4 +189,70 @@ func TestRADIUSEndToEnd(t *testing.T) {
 	if strings.Contains(log, "Lila-Kor-Flyger-88") || strings.Contains(log, `"`+code+`"`) || strings.Contains(log, "="+code) {
 		t.Error("a password or code reached the log")
 	}
+}
+
+// TestRADIUSPushEndToEnd: `vakt serve --radius` holds radclient's
+// Access-Request while the companion (`vakt authenticator watch`)
+// answers the push, which asks for no number: an approval gives
+// Access-Accept, a deny Access-Reject with the reason, no answer
+// Access-Reject after VAKT_RADIUS_PUSH_TIMEOUT.
+func TestRADIUSPushEndToEnd(t *testing.T) {
+	needTools(t, "radclient")
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pwFile, []byte("Lila-Kor-Flyger-88\n"), 0o600)
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	const secret = "a-shared-secret-for-tests"
+	os.WriteFile(secretFile, []byte(secret+"\n"), 0o600)
+	store := []string{"--data", t.TempDir()}
+	mustCLI(t, nil, append([]string{"init", "--domain", "contoso.com", "--admin", "admin@contoso.com", "--admin-password-file", pwFile}, store...)...)
+	mustCLI(t, nil, append([]string{"user", "create", "--tenant", "contoso.com", "--upn", "pia@contoso.com", "--password-file", pwFile}, store...)...)
+	mustCLI(t, nil, append([]string{"radius", "client", "add", "--tenant", "contoso.com", "--address", "127.0.0.1", "--secret-file", secretFile, "--name", "Office VPN"}, store...)...)
+	addr := freeUDPPort(t)
+	srv := startServer(t, []string{"VAKT_RADIUS_PUSH_TIMEOUT=5s"}, append([]string{"--radius", addr}, store...)...)
+
+	// Register the companion through the sign-in's registration interrupt.
+	env := []string{"VAKT_AUTHENTICATOR_FILE=" + filepath.Join(t.TempDir(), "authenticator.json")}
+	s := &signinAPI{t: t, base: srv.url, tenant: "contoso.com", upn: "pia@contoso.com", password: "Lila-Kor-Flyger-88"}
+	v := s.start()
+	reg := s.post("signin/"+v.FlowID+"/register/begin", map[string]any{"option": "push"}, 200)
+	mustCLI(t, env, "authenticator", "enroll", reg.Register.Enrolment.Link, "--name", "Pia's terminal")
+	fin := s.post("signin/"+v.FlowID+"/register/finish", nil, 200)
+	mustCLI(t, env, "authenticator", "watch", "--once", "--timeout", "20s", "--auto-approve-number", strconv.Itoa(fin.Register.Enrolment.Number))
+	if v = s.post("signin/"+v.FlowID+"/push/poll", map[string]any{"wait": 5}, 200); v.State != "done" {
+		t.Fatalf("registration: %+v", v)
+	}
+	mustCLI(t, nil, append([]string{"user", "mfa", "--tenant", "contoso.com", "--upn", "pia@contoso.com", "--state", "enforced"}, store...)...)
+
+	user := `User-Name = "pia@contoso.com", Message-Authenticator = 0x00, User-Password = "Lila-Kor-Flyger-88"`
+	for _, c := range []struct {
+		flag, said, answer, reply string
+	}{
+		{"--auto-approve-number=42", "Approved.", "Access-Accept", ""},
+		{"--deny", "Denied.", "Access-Reject", "denied in your authenticator app"},
+	} {
+		watch := exec.Command(vaktBin, "authenticator", "watch", "--once", "--timeout", "30s", c.flag)
+		watch.Env = append(os.Environ(), env...)
+		var out strings.Builder
+		watch.Stdout, watch.Stderr = &out, &out
+		if err := watch.Start(); err != nil {
+			t.Fatal(err)
+		}
+		got, res := radclientWait(t, addr, secret, user, 30)
+		if err := watch.Wait(); err != nil {
+			t.Fatalf("%s: companion: %v\n%s", c.flag, err, out.String())
+		}
+		if got != c.answer || !strings.Contains(res, c.reply) {
+			t.Fatalf("%s: %q, want %s with %q: %s", c.flag, got, c.answer, c.reply, res)
+		}
+		if said := out.String(); !strings.Contains(said, "App:      Office VPN") || !strings.Contains(said, "No number") || !strings.Contains(said, c.said) {
+			t.Fatalf("%s: companion said: %s", c.flag, said)
+		}
+	}
+	// Nobody answers: rejected when the hold is over — within radclient's
+	// 30 s only because VAKT_RADIUS_PUSH_TIMEOUT=5s took effect (the
+	// default is 45 s).
+	if got, res := radclientWait(t, addr, secret, user, 30); got != "Access-Reject" || !strings.Contains(res, "not approved in time") {
+		t.Fatalf("no answer: %q %s", got, res)
+	}
+	srv.stop(t)
 }

@@ -68,10 +68,11 @@ func (n node) call(t *testing.T, tenant, path string, body any, want int) signin
 	return v
 }
 
-// TestPushTwoNodes: a sign-in started on node A is approved by a device
-// streaming from node B; both nodes share one PostgreSQL database and
-// learn of each other's challenges and answers by LISTEN/NOTIFY.
-func TestPushTwoNodes(t *testing.T) {
+// twoNodes runs nodes A and B on one PostgreSQL schema with a user
+// nod@contoso.com (per-user MFA enforced) whose authenticator device,
+// registered through a sign-in on A, talks to B and streams its
+// challenges into got.
+func twoNodes(t *testing.T) (A, B node, tn store.Tenant, d *device.Client, got chan push.Challenge) {
 	url := storetest.PostgresURL(t)
 	b := make([]byte, 6)
 	rand.Read(b)
@@ -80,8 +81,8 @@ func TestPushTwoNodes(t *testing.T) {
 	key := make([]byte, 32)
 	rand.Read(key)
 	kr, _ := secret.NewKeyring(key)
-	A := newNode(t, url, schema, kr)
-	B := newNode(t, url, schema, kr)
+	A = newNode(t, url, schema, kr)
+	B = newNode(t, url, schema, kr)
 	ctx := context.Background()
 
 	tn, _, err := A.a.Admin.Init(ctx, "contoso.com", "admin@contoso.com", "a-Strong-Passphrase-42")
@@ -109,10 +110,10 @@ func TestPushTwoNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := e.Client
-	got := make(chan push.Challenge, 4)
+	d = e.Client
+	got = make(chan push.Challenge, 4)
 	sctx, stop := context.WithCancel(ctx)
-	defer stop()
+	t.Cleanup(stop)
 	go d.Stream(sctx, func(c push.Challenge) { got <- c })
 	fin := A.call(t, tn.ID, "signin/"+v.FlowID+"/register/finish", nil, 200)
 	c := <-got
@@ -128,12 +129,26 @@ func TestPushTwoNodes(t *testing.T) {
 	if _, err := A.a.Store.UpdateUser(ctx, tn.ID, u.ID, func(x *store.User) error { x.PerUserMFA = store.PerUserMFAEnforced; return nil }); err != nil {
 		t.Fatal(err)
 	}
+	return A, B, tn, d, got
+}
+
+// TestPushTwoNodes: a sign-in started on node A is approved by a device
+// streaming from node B; both nodes share one PostgreSQL database and
+// learn of each other's challenges and answers by LISTEN/NOTIFY.
+func TestPushTwoNodes(t *testing.T) {
+	A, _, tn, d, got := twoNodes(t)
+	ctx := context.Background()
+	signIn := func() signin.View {
+		v := A.call(t, tn.ID, "signin", map[string]any{"username": "nod@contoso.com"}, 201)
+		return A.call(t, tn.ID, "signin/"+v.FlowID+"/password", map[string]any{"password": "Lila-Kor-Flyger-88"}, 200)
+	}
 
 	// The sign-in on A; its push reaches the stream on B by notification.
-	v = signIn()
+	v := signIn()
 	if v.MFA == nil || v.MFA.Push == nil {
 		t.Fatalf("no push: %+v", v)
 	}
+	var c push.Challenge
 	select {
 	case c = <-got:
 	case <-time.After(10 * time.Second):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 
+	"github.com/vakt-id/vakt/internal/config"
 	"github.com/vakt-id/vakt/internal/radius"
 )
 
@@ -13,9 +14,15 @@ func (a *App) RADIUSClients() *radius.Clients {
 }
 
 // NewRADIUS builds the RADIUS server over the sign-in engine; its metrics
-// join the app's registry, so build one per app.
+// join the app's registry, so build one per app. The engine holds a
+// request for a push unless radiusPush.mode is "code".
 func (a *App) NewRADIUS() *radius.Server {
-	return &radius.Server{Engine: a.SignIn, Clients: a.Store, Keys: a.Keys, Metrics: a.Metrics, Log: a.Log}
+	s := &radius.Server{Engine: a.SignIn, Clients: a.Store, Keys: a.Keys, Metrics: a.Metrics, Log: a.Log,
+		PushTimeout: a.Config.RadiusPush.Timeout}
+	if a.SignIn.Push != nil && a.Config.RadiusPush.Mode != config.RadiusPushCode {
+		s.Push = a.SignIn
+	}
+	return s
 }
 
 // ServeRADIUS answers RADIUS on conn until ctx ends, then lets requests

@@ -286,7 +286,7 @@ func (s *Service) Enroll(ctx context.Context, tenantID string, in EnrollRequest,
 		if err := tx.CreatePushDevice(ctx, dev); err != nil {
 			return err
 		}
-		if created, err = s.newChallenge(ctx, tx, u, PurposeTest, link.ID, m.ID, "vakt authenticator setup", "", ip, f); err != nil {
+		if created, err = s.newChallenge(ctx, tx, u, PurposeTest, link.ID, m.ID, "vakt authenticator setup", "", ip, f, false); err != nil {
 			return err
 		}
 		if err := tx.SetPushEnrolmentResult(ctx, tenantID, link.ID, m.ID, dev.ID, created.ID); err != nil {
@@ -309,10 +309,14 @@ func errOutstanding() error {
 }
 
 // newChallenge stores a pending challenge with a fresh number and nonce.
-func (s *Service) newChallenge(ctx context.Context, tx store.Store, u store.User, purpose, flowID, methodID, app, correlation string, ip netip.Addr, f Features) (store.PushChallenge, error) {
-	n, err := push.NewNumber(s.rand())
-	if err != nil {
-		return store.PushChallenge{}, err
+// A challenge without number matching (noNumber) has number 0.
+func (s *Service) newChallenge(ctx context.Context, tx store.Store, u store.User, purpose, flowID, methodID, app, correlation string, ip netip.Addr, f Features, noNumber bool) (store.PushChallenge, error) {
+	n := push.NoNumber
+	var err error
+	if !noNumber {
+		if n, err = push.NewNumber(s.rand()); err != nil {
+			return store.PushChallenge{}, err
+		}
 	}
 	nonce, err := push.NewNonce(s.rand())
 	if err != nil {
@@ -345,6 +349,9 @@ type SendInput struct {
 	AppName       string
 	IP            netip.Addr
 	CorrelationID string // the sign-in's, kept with a report
+	// NoNumber sends the push without number matching: approve or deny
+	// only, for a sign-in that has no page to show a number on (RADIUS).
+	NoNumber bool
 }
 
 // Send pushes a sign-in challenge to the user's devices: at most one
@@ -373,7 +380,7 @@ func (s *Service) Send(ctx context.Context, tenantID, userID string, in SendInpu
 	if app == "" {
 		app = "vakt sign-in"
 	}
-	c, err := s.newChallenge(ctx, s.Store, u, PurposeSignIn, in.FlowID, "", app, in.CorrelationID, in.IP, f)
+	c, err := s.newChallenge(ctx, s.Store, u, PurposeSignIn, in.FlowID, "", app, in.CorrelationID, in.IP, f, in.NoNumber)
 	if err != nil {
 		return c, err
 	}
@@ -410,10 +417,16 @@ func (s *Service) Challenge(ctx context.Context, tenantID, id string) (store.Pus
 }
 
 // Wait returns when the challenge may have changed, after d, or when ctx
-// ends, whichever is first (sign-in pages long-poll with it).
+// ends, whichever is first (sign-in pages and RADIUS long-poll with it).
+// It listens before it looks, so an answer that lands between the
+// caller's read and this call is not missed: it returns at once when the
+// challenge is no longer pending.
 func (s *Service) Wait(ctx context.Context, tenantID, challengeID string, d time.Duration) {
 	ch, cancel := s.hub.subscribe(challengeTopic(tenantID, challengeID))
 	defer cancel()
+	if c, err := s.Store.GetPushChallenge(ctx, tenantID, challengeID); err != nil || push.Current(push.Status(c.Status), c.ExpiresAt, s.now()).Final() {
+		return
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -421,6 +434,27 @@ func (s *Service) Wait(ctx context.Context, tenantID, challengeID string, d time
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// Expire ends a pending sign-in challenge nobody will wait for any more
+// (a RADIUS request held until its timeout): it leaves the devices' lists
+// at once rather than at its own expiry. One already answered stays as
+// it is.
+func (s *Service) Expire(ctx context.Context, tenantID, challengeID string) error {
+	c, err := s.Store.GetPushChallenge(ctx, tenantID, challengeID)
+	if err != nil {
+		return err
+	}
+	if c.Purpose != PurposeSignIn {
+		return fmt.Errorf("authenticator: challenge %s is not a sign-in's", challengeID)
+	}
+	ok, err := s.Store.FinishPushChallenge(ctx, tenantID, challengeID, string(push.Expired), "", s.now())
+	if err != nil || !ok {
+		return err
+	}
+	s.notify(ctx, challengeTopic(tenantID, challengeID))
+	s.notify(ctx, userTopic(tenantID, c.UserID))
+	return nil
 }
 
 // ---- devices ----
@@ -493,8 +527,8 @@ func (s *Service) Pending(ctx context.Context, d Device) ([]push.Challenge, erro
 	}
 	out := make([]push.Challenge, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, push.Challenge{ID: c.ID, Nonce: c.Nonce, Purpose: c.Purpose, User: u.UPN, App: c.AppName, Location: c.Location,
-			IP: c.IPAddress, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt})
+		out = append(out, push.Challenge{ID: c.ID, Nonce: c.Nonce, Purpose: c.Purpose, User: u.UPN, NumberMatching: c.Number != push.NoNumber,
+			App: c.AppName, Location: c.Location, IP: c.IPAddress, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt})
 	}
 	return out, nil
 }

@@ -67,7 +67,24 @@ type Config struct {
 	Delivery DeliveryConfig `yaml:"delivery"`
 	// Authenticator tunes push notifications (docs/authenticator.md).
 	Authenticator AuthenticatorConfig `yaml:"authenticator"`
+	// RadiusPush decides how RADIUS sign-ins use push (docs/radius.md).
+	RadiusPush RadiusPushConfig `yaml:"radiusPush"`
 }
+
+// RadiusPushConfig: Mode "approve" (the default) sends a push without
+// number matching and holds the request up to Timeout (45 s when zero,
+// 5 s to 5 min); "code" never pushes over RADIUS and asks for a code.
+// Environment: VAKT_RADIUS_PUSH, VAKT_RADIUS_PUSH_TIMEOUT.
+type RadiusPushConfig struct {
+	Mode    string        `yaml:"mode"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Modes of RADIUS push.
+const (
+	RadiusPushApprove = "approve"
+	RadiusPushCode    = "code"
+)
 
 // AuthenticatorConfig tunes vakt's authenticator: how long a push waits
 // for an answer (60 s when zero, 1 s to 10 min) and how many pushes one
@@ -257,6 +274,7 @@ func (c *Config) loadEnv(env func(string) string) error {
 		{"VAKT_DATA", &c.Data},
 		{"VAKT_MASTER_KEY_FILE", &c.MasterKeyFile},
 		{"VAKT_RADIUS", &c.Radius},
+		{"VAKT_RADIUS_PUSH", &c.RadiusPush.Mode},
 		{"VAKT_GEOIP_DATABASE", &c.GeoIPDatabase},
 		{"VAKT_LOG_LEVEL", &c.Log.Level},
 		{"VAKT_LOG_FORMAT", &c.Log.Format},
@@ -280,6 +298,13 @@ func (c *Config) loadEnv(env func(string) string) error {
 			return fmt.Errorf("VAKT_PUSH_TIMEOUT: %w", err)
 		}
 		c.Authenticator.PushTimeout = d
+	}
+	if s := env("VAKT_RADIUS_PUSH_TIMEOUT"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("VAKT_RADIUS_PUSH_TIMEOUT: %w", err)
+		}
+		c.RadiusPush.Timeout = d
 	}
 	if s := env("VAKT_TRUSTED_PROXIES"); s != "" {
 		c.TrustedProxies = splitList(s)
@@ -370,6 +395,14 @@ func (c *Config) Validate() error {
 	}
 	if n := c.Authenticator.PushesPerHour; n < 0 || n > 1000 {
 		bad("authenticator.pushesPerHour", "must be from 1 to 1000 (0 for the default of 10)")
+	}
+	switch c.RadiusPush.Mode = strings.ToLower(strings.TrimSpace(c.RadiusPush.Mode)); c.RadiusPush.Mode {
+	case "", RadiusPushApprove, RadiusPushCode:
+	default:
+		bad("radiusPush.mode", "must be %q or %q, not %q", RadiusPushApprove, RadiusPushCode, c.RadiusPush.Mode)
+	}
+	if t := c.RadiusPush.Timeout; t != 0 && (t < 5*time.Second || t > 5*time.Minute) {
+		bad("radiusPush.timeout", "must be from 5s to 5m, not %s", t)
 	}
 	if err := checkDatabase(c.Database); err != nil {
 		bad("database", "%v", err)

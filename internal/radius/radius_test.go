@@ -2,8 +2,6 @@ package radius_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/md5"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -30,6 +28,7 @@ import (
 	"github.com/vakt-id/vakt/internal/method"
 	"github.com/vakt-id/vakt/internal/method/totp"
 	vradius "github.com/vakt-id/vakt/internal/radius"
+	"github.com/vakt-id/vakt/internal/radius/radiustest"
 	"github.com/vakt-id/vakt/internal/secret"
 	"github.com/vakt-id/vakt/internal/signin"
 	"github.com/vakt-id/vakt/internal/store"
@@ -149,72 +148,18 @@ func (r *rig) code(key []byte) string {
 	return totp.Code(key, totp.Step(r.clock(), totp.AppParams()), totp.AppParams())
 }
 
-// request builds a signed Access-Request as a gateway would.
-func request(t testing.TB, sec []byte, user, pw string, state []byte) *radius.Packet {
-	t.Helper()
-	p := radius.New(radius.CodeAccessRequest, sec)
-	rfc2865.UserName_SetString(p, user)
-	if err := rfc2865.UserPassword_SetString(p, pw); err != nil {
-		t.Fatal(err)
-	}
-	rfc2865.NASIdentifier_SetString(p, "vpn-1")
-	if state != nil {
-		rfc2865.State_Set(p, state)
-	}
-	sign(p)
-	return p
-}
-
-// sign adds the Message-Authenticator (RFC 3579 §3.2), computed here
-// independently of the server's code.
-func sign(p *radius.Packet) {
-	rfc2869.MessageAuthenticator_Set(p, make([]byte, 16))
-	b, _ := p.MarshalBinary()
-	mac := hmac.New(md5.New, p.Secret)
-	mac.Write(b)
-	rfc2869.MessageAuthenticator_Set(p, mac.Sum(nil))
-}
-
-// checkResponseMA verifies a response's Message-Authenticator: the HMAC
-// over the response with the request's authenticator in its header.
-func checkResponseMA(t testing.TB, raw []byte, req *radius.Packet) {
-	t.Helper()
-	resp, err := radius.Parse(raw, req.Secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := rfc2869.MessageAuthenticator_Lookup(resp)
-	if err != nil || len(got) != 16 {
-		t.Fatalf("response without Message-Authenticator: %v", err)
-	}
-	rfc2869.MessageAuthenticator_Set(resp, make([]byte, 16))
-	resp.Authenticator = req.Authenticator
-	b, _ := resp.MarshalBinary()
-	mac := hmac.New(md5.New, req.Secret)
-	mac.Write(b)
-	if !hmac.Equal(mac.Sum(nil), got) {
-		t.Fatal("the response's Message-Authenticator is wrong")
-	}
-}
+// The gateway's side of the exchange (shared with internal/app's tests).
+var (
+	request         = radiustest.Request
+	sign            = radiustest.Sign
+	checkResponseMA = radiustest.CheckResponse
+	reply           = radiustest.Reply
+)
 
 // exchange sends p with layeh's client and returns the checked answer.
 func (r *rig) exchange(p *radius.Packet) *radius.Packet {
 	r.t.Helper()
-	ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
-	defer cancel()
-	c := radius.Client{Retry: 0, MaxPacketErrors: 1}
-	resp, err := c.Exchange(ctx, p, r.addr)
-	if err != nil {
-		r.t.Fatalf("exchange: %v", err)
-	}
-	raw, err := resp.Encode()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	// Encode recomputes the response authenticator over the same bytes,
-	// so raw is what the server sent.
-	checkResponseMA(r.t, raw, p)
-	return resp
+	return radiustest.Exchange(r.t, r.addr, p, 0, 10*time.Second)
 }
 
 // send writes raw bytes from laddr and returns the answer, or nil when
@@ -244,11 +189,6 @@ func (r *rig) send(laddr string, raw []byte, wait time.Duration) []byte {
 	return buf[:n]
 }
 
-func reply(p *radius.Packet) string {
-	s, _ := rfc2865.ReplyMessage_GetStrings(p)
-	return strings.Join(s, "")
-}
-
 // challenge signs in with the password and expects an Access-Challenge.
 func (r *rig) challenge(upn string) *radius.Packet {
 	r.t.Helper()
@@ -260,29 +200,8 @@ func (r *rig) challenge(upn string) *radius.Packet {
 }
 
 func (r *rig) counter(name string, labels ...string) float64 {
-	mfs, err := r.a.Metrics.Gather()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for i := 0; i+1 < len(labels); i += 2 {
-				found := false
-				for _, l := range m.GetLabel() {
-					found = found || l.GetName() == labels[i] && l.GetValue() == labels[i+1]
-				}
-				if !found {
-					continue next
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
+	r.t.Helper()
+	return radiustest.Counter(r.t, r.a.Metrics, name, labels...)
 }
 
 func TestRADIUS(t *testing.T) {

@@ -30,7 +30,7 @@ import (
 const (
 	DefaultClientsTTL  = 5 * time.Second
 	DefaultReplayTTL   = 30 * time.Second
-	DefaultPushTimeout = 60 * time.Second
+	DefaultPushTimeout = 45 * time.Second // below the 60 s gateways are told to wait (docs/radius.md)
 	DefaultMaxInFlight = 256
 	maxReplayEntries   = 65536
 )
@@ -40,8 +40,8 @@ type Server struct {
 	Engine  Engine
 	Clients ClientSource
 	Keys    Sealer
-	// Push sends a push approval and waits for it (internal/method/push
-	// provides one); nil: a push is never sent, and a user whose first
+	// Push sends a push approval and waits for it (the sign-in engine's
+	// PushAndWait); nil: a push is never sent, and a user whose first
 	// method is push is asked for the authenticator app's code instead.
 	Push        Pusher
 	PushTimeout time.Duration

@@ -20,6 +20,7 @@ type PushService interface {
 	Send(ctx context.Context, tenantID, userID string, in authenticator.SendInput) (store.PushChallenge, error)
 	Challenge(ctx context.Context, tenantID, id string) (store.PushChallenge, error)
 	Wait(ctx context.Context, tenantID, challengeID string, d time.Duration)
+	Expire(ctx context.Context, tenantID, challengeID string) error
 	BeginEnrolment(ctx context.Context, tenantID, userID, flowID string) (authenticator.Link, error)
 	Enrolment(ctx context.Context, tenantID, id string) (store.PushEnrolment, error)
 }
@@ -47,7 +48,7 @@ func (e *Engine) sendPush(ctx context.Context, f store.Flow, d *flowData) error 
 		return apperr.Invalidf("That method cannot be used here.")
 	}
 	c, err := e.Push.Send(ctx, f.TenantID, f.UserID, authenticator.SendInput{FlowID: f.ID, AppName: d.Client.AppName, IP: d.Client.IP,
-		CorrelationID: d.Client.CorrelationID})
+		CorrelationID: d.Client.CorrelationID, NoNumber: d.Client.RADIUS})
 	if err != nil {
 		return err
 	}

@@ -225,7 +225,9 @@ func (e *Engine) advance(ctx context.Context, f store.Flow, d flowData, u store.
 			return View{}, err
 		}
 	}
-	if d.Selected == method.OptionPush {
+	// RADIUS sends its push when it starts holding the request
+	// (PushAndWait), and not at all when it asks for a code instead.
+	if d.Selected == method.OptionPush && !d.Client.RADIUS {
 		if err := e.autoPush(ctx, f, &d); err != nil {
 			return View{}, err
 		}

@@ -37,8 +37,9 @@ var (
 	// ErrAnswered: the challenge already has a final state (an answer is
 	// single use).
 	ErrAnswered = errors.New("push: the request was already answered or has expired")
-	// ErrBadAnswer: the decision is unknown or an approval has no number.
-	ErrBadAnswer = errors.New("push: the answer must approve with the 2-digit number, deny or report")
+	// ErrBadAnswer: the decision is unknown, or an approval carries no
+	// number where the challenge asks for one (or one where it does not).
+	ErrBadAnswer = errors.New("push: the answer must approve with the 2-digit number (none when the request shows no number), deny or report")
 )
 
 // Answer moves a pending challenge to its final state: an approval with
@@ -46,6 +47,11 @@ var (
 // WrongNumber (number matching: one try, so a guessing attacker gets one
 // chance in ninety); deny and report end it as such. A challenge past its
 // expiry is Expired whatever the answer.
+//
+// want 0 is a challenge without number matching (NoNumber: a RADIUS
+// sign-in, where no page can show a number): it is approved with number
+// 0 and nothing else, so an answer made for a numbered challenge never
+// passes one without, nor the other way round.
 func Answer(cur Status, expires, now time.Time, want int, d Decision, got int) (Status, error) {
 	if cur != Pending {
 		return cur, ErrAnswered
@@ -55,6 +61,12 @@ func Answer(cur Status, expires, now time.Time, want int, d Decision, got int) (
 	}
 	switch d {
 	case Approve:
+		if want == NoNumber || got == NoNumber {
+			if want != got {
+				return cur, ErrBadAnswer
+			}
+			return Approved, nil
+		}
 		if !ValidNumber(got) {
 			return cur, ErrBadAnswer
 		}
@@ -121,7 +133,7 @@ func ParseAnswer(body []byte) (AnswerRequest, error) {
 	if !Token(a.ChallengeID, 64) || !a.Decision.Valid() || !Token(a.Signature, 128) {
 		return a, ErrBadAnswer
 	}
-	if a.Decision == Approve && !ValidNumber(a.Number) || a.Decision != Approve && a.Number != 0 {
+	if a.Decision == Approve && a.Number != NoNumber && !ValidNumber(a.Number) || a.Decision != Approve && a.Number != 0 {
 		return a, ErrBadAnswer
 	}
 	return a, nil
@@ -140,4 +152,7 @@ type Challenge struct {
 	IP        string    `json:"ipAddress,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	ExpiresAt time.Time `json:"expiresAt"`
+	// NumberMatching: the user types the number shown at sign-in to
+	// approve; false (a VPN sign-in over RADIUS) asks only approve or deny.
+	NumberMatching bool `json:"numberMatching"`
 }

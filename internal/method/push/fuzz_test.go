@@ -47,12 +47,13 @@ func FuzzParseAuth(f *testing.F) {
 func FuzzParseAnswer(f *testing.F) {
 	f.Add([]byte(`{"challengeId":"c1","decision":"approve","number":42,"signature":"c2ln"}`))
 	f.Add([]byte(`{"challengeId":"c1","decision":"report","signature":"c2ln"}`))
+	f.Add([]byte(`{"challengeId":"c1","decision":"approve","signature":"c2ln"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		a, err := ParseAnswer(b)
 		if err != nil {
 			return
 		}
-		if !a.Decision.Valid() || a.Decision == Approve && !ValidNumber(a.Number) || !Token(a.ChallengeID, 64) {
+		if !a.Decision.Valid() || a.Decision == Approve && a.Number != NoNumber && !ValidNumber(a.Number) || !Token(a.ChallengeID, 64) {
 			t.Fatalf("accepted %+v", a)
 		}
 	})

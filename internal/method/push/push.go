@@ -246,5 +246,8 @@ func NewNumber(r io.Reader) (int, error) {
 	}
 }
 
+// NoNumber is the number of a challenge without number matching.
+const NoNumber = 0
+
 // ValidNumber reports whether n can be a challenge number.
 func ValidNumber(n int) bool { return n >= 10 && n <= 99 }

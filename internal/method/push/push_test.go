@@ -159,6 +159,29 @@ func TestAnswerStateMachine(t *testing.T) {
 			t.Errorf("%s %s %d: got %s %v, want %s %v", c.cur, c.d, c.got, got, err, c.want, c.err)
 		}
 	}
+	// Without number matching (RADIUS): approve carries no number, and a
+	// numbered answer never passes such a challenge, nor the reverse.
+	noNumber := []struct {
+		want, got int
+		d         Decision
+		status    Status
+		err       error
+	}{
+		{NoNumber, NoNumber, Approve, Approved, nil},
+		{NoNumber, 42, Approve, Pending, ErrBadAnswer},
+		{42, NoNumber, Approve, Pending, ErrBadAnswer},
+		{NoNumber, NoNumber, Deny, Denied, nil},
+		{NoNumber, NoNumber, Report, Reported, nil},
+	}
+	for _, c := range noNumber {
+		got, err := Answer(Pending, later, now, c.want, c.d, c.got)
+		if got != c.status || err != c.err {
+			t.Errorf("want %d, %s %d: got %s %v, want %s %v", c.want, c.d, c.got, got, err, c.status, c.err)
+		}
+	}
+	if got, _ := Answer(Pending, now, now, NoNumber, Approve, NoNumber); got != Expired {
+		t.Errorf("an expired challenge without a number: %s", got)
+	}
 	if Current(Pending, now, now) != Expired || Current(Pending, later, now) != Pending || Current(Denied, now, now) != Denied {
 		t.Fatal("Current")
 	}
@@ -169,7 +192,8 @@ func TestAnswerStateMachine(t *testing.T) {
 
 func TestParseAnswer(t *testing.T) {
 	ok := []string{`{"challengeId":"c1","decision":"approve","number":42,"signature":"c2ln"}`,
-		`{"challengeId":"c1","decision":"deny","signature":"c2ln"}`, `{"challengeId":"c1","decision":"report","signature":"c2ln"}`}
+		`{"challengeId":"c1","decision":"deny","signature":"c2ln"}`, `{"challengeId":"c1","decision":"report","signature":"c2ln"}`,
+		`{"challengeId":"c1","decision":"approve","signature":"c2ln"}`}
 	for _, s := range ok {
 		if _, err := ParseAnswer([]byte(s)); err != nil {
 			t.Errorf("%s: %v", s, err)
