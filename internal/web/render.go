@@ -70,6 +70,7 @@ type view struct {
 	Nav      string // which portal tab is current; "" hides the tabs
 	Errors   []fieldError
 	Notice   string
+	Script   bool // the page loads webauthn.js (keys.go)
 	D        any
 }
 
@@ -111,6 +112,7 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, rq *request, stat
 		v = p.newView(r, rq, "error.title", errorData{Message: rq.tr.T("error.server")})
 	}
 	v.Page = name
+	p.allowScript(w, name, v)
 	if err := t.Execute(&buf, v); err != nil {
 		p.Log.ErrorContext(r.Context(), "web: render", "template", name, "err", err)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)

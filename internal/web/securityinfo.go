@@ -19,7 +19,7 @@ import (
 // The kinds a person can add from the security-info page, in the order
 // the page lists them. Push and security keys arrive with their own
 // features and add a line here and a step template then.
-var addable = []method.Kind{method.KindSoftwareOath, method.KindPhone, method.KindEmail, method.KindSecurityQuestions}
+var addable = []method.Kind{method.KindSoftwareOath, method.KindFido2, method.KindPhone, method.KindEmail, method.KindSecurityQuestions}
 
 // notices after a change, shown once the page reloads.
 var siNotices = map[string]string{"added": "si.notice.added", "deleted": "si.notice.deleted", "default": "si.notice.default",
@@ -30,6 +30,8 @@ type methodItem struct {
 	KindKey   string
 	Detail    string
 	IsDefault bool
+	Added     string // security keys: the date added, and the model (keys.go)
+	Model     string
 }
 
 type signInItem struct {
@@ -65,6 +67,7 @@ type siData struct {
 	Required     int
 	Answers      map[string]string
 	LimitReached bool
+	Key          keyView
 }
 
 type choiceItem struct {
@@ -173,6 +176,8 @@ func describe(m store.Method) methodItem {
 		}
 	case method.KindHardwareOath:
 		it.Detail = m.Props.Serial
+	case method.KindFido2:
+		it = describeKey(m, it)
 	}
 	return it
 }
@@ -270,7 +275,7 @@ func (p *Pages) addableKinds(r *http.Request, rq *request, u store.User) []strin
 			// is allowed, even if third-party apps are not.
 			ok = allowed[method.KindSoftwareOath] || allowed[method.KindAuthenticator]
 		}
-		if ok {
+		if ok && p.keyKindReady(k) {
 			out = append(out, string(k))
 		}
 	}
@@ -320,6 +325,8 @@ func (p *Pages) securityInfoPost(w http.ResponseWriter, r *http.Request, rq *req
 			p.render(w, r, rq, http.StatusOK, "si-email", vw)
 		case method.KindSecurityQuestions:
 			p.questionsPage(w, r, rq, vw, d, http.StatusOK)
+		case method.KindFido2:
+			p.keyAdd(w, r, rq, sess, u, vw, d)
 		}
 	case "appFinish":
 		d.MethodID = form(r, "methodId")
@@ -444,6 +451,8 @@ func (p *Pages) securityInfoPost(w http.ResponseWriter, r *http.Request, rq *req
 			return
 		}
 		redirect(w, r, back+"?done=deleted")
+	case "keyBegin", "keyFinish":
+		p.keyAdd(w, r, rq, sess, u, vw, d)
 	case "notme":
 		if err := p.reportSignIn(r, rq, u, form(r, "id")); err != nil {
 			p.fail(w, r, rq, err)

@@ -160,7 +160,7 @@ func orDefault(s, def string) string {
 func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) {
 	ctx := r.Context()
 	step := form(r, "step")
-	if step == "username" {
+	if step == "username" || step == "passkeyStart" {
 		sp := signinParams{AppID: form(r, "appId"), StepUp: form(r, "stepUp") == "1", Prompt: form(r, "prompt")}
 		if raw := r.PostFormValue("returnUrl"); raw != "" {
 			ret, ok := safeReturnURL(raw)
@@ -169,6 +169,10 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 				return
 			}
 			sp.ReturnURL = ret
+		}
+		if step == "passkeyStart" {
+			p.passkeyStart(w, r, rq, sp)
+			return
 		}
 		name := form(r, "username")
 		c := signin.Client{App: sp.AppID, Kind: policy.ClientBrowser, IP: httpx.ClientIPFrom(ctx), UserAgent: r.UserAgent(),
@@ -233,8 +237,12 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		}
 		v, err = p.Engine.ChangePassword(ctx, tenantID, f.FlowID, np)
 	default:
-		p.errorPage(w, r, rq, http.StatusBadRequest, "error.badRequest")
-		return
+		var ok bool
+		if v, err, ok = p.keyStep(r, rq, f, step); !ok {
+			p.errorPage(w, r, rq, http.StatusBadRequest, "error.badRequest")
+			return
+		}
+		field = ""
 	}
 	if err != nil {
 		if ae, ok := apperr.As(err); ok && ae.Code == "flowExpired" {
@@ -307,6 +315,7 @@ var mfaSteps = map[method.Option]string{
 	method.OptionVoiceMobile:          "mfa-phone",
 	method.OptionVoiceAlternateMobile: "mfa-phone",
 	method.OptionVoiceOffice:          "mfa-phone",
+	method.OptionFido2:                "mfa-fido2",
 }
 
 func mfaTemplate(o method.Option) string {
@@ -343,6 +352,7 @@ type flowData struct {
 	BlockCode     int
 	CorrelationID string
 	MinLength     int
+	Key           keyView // security keys and passkeys (keys.go)
 }
 
 func optionKey(o method.Option) string { return "option." + string(o) }
@@ -376,6 +386,7 @@ func (p *Pages) renderFlow(w http.ResponseWriter, r *http.Request, rq *request, 
 			d.QR = pngDataURL(en.QRPNG)
 			name = "signin-register-app"
 		}
+	case signin.StatePasskey:
 	case signin.StateChangePassword:
 		name = "signin-changepassword"
 	case signin.StateBlocked:
@@ -385,6 +396,9 @@ func (p *Pages) renderFlow(w http.ResponseWriter, r *http.Request, rq *request, 
 	default:
 		p.expired(w, r, rq)
 		return
+	}
+	if t := keyFlow(v, &d); t != "" {
+		name = t
 	}
 	vw := p.newView(r, rq, "signin.title", d)
 	vw.Errors = errs

@@ -78,6 +78,7 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	}
 	sub, _ := fs.Sub(staticFS, "static")
 	assets := http.StripPrefix(AssetPrefix, http.FileServer(http.FS(sub)))
+	mux.HandleFunc("GET "+keyScriptPath, serveKeyScript)
 	mux.Handle("GET "+AssetPrefix+"{file}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
@@ -170,9 +171,9 @@ func (p *Pages) page(h pageFunc) http.Handler {
 				p.forbidden(w, r)
 				return
 			}
-			for _, vs := range r.PostForm {
+			for k, vs := range r.PostForm {
 				for _, v := range vs {
-					if len(v) > maxField {
+					if fieldTooLong(k, v) {
 						p.errorPage(w, r, rq, http.StatusBadRequest, "error.tooLong")
 						return
 					}

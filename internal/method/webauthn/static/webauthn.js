@@ -1,10 +1,19 @@
-// vakt: security keys and passkeys in the browser.
+// vakt: security keys and passkeys on the sign-in and security-info pages.
 //
-// Small and dependency-free on purpose: it is served by vakt itself under
-// a Content-Security-Policy of script-src 'self', and it does only what
-// the JSON endpoints need — base64url <-> ArrayBuffer, and
-// navigator.credentials.create/get. (PublicKeyCredential.parse*FromJSON
+// Small and dependency-free on purpose: vakt serves it itself under a
+// Content-Security-Policy of script-src 'self' (nothing inline). The pages
+// stay server-rendered forms; this script only does what a form cannot:
+// it runs navigator.credentials.create/get with the options the server put
+// on the form (data-options), writes the answer into the form's hidden
+// "credential" field and submits the form. (PublicKeyCredential.parse*FromJSON
 // would do the conversion, but not every supported browser has it.)
+//
+// Markup it acts on:
+//   form[data-webauthn="get"|"create"][data-options]  a ceremony form
+//   [data-webauthn-start]    its button (hidden until the script runs)
+//   [data-webauthn-reveal]   anything shown only where WebAuthn works
+//   [data-webauthn-error=cancelled|already|unsupported|failed]  messages
+//   [data-webauthn-nojs]     hidden once the script runs
 (function () {
   "use strict";
 
@@ -65,94 +74,83 @@
     return out;
   }
 
-  var tenant = document.body.getAttribute("data-tenant") || "";
-  var base = "/" + encodeURIComponent(tenant) + "/api";
-
-  async function api(path, body) {
-    var res = await fetch(base + path, { method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body || {}) });
-    var data = null;
-    if (res.status !== 204) {
-      try { data = await res.json(); } catch (e) { data = null; }
-    }
-    if (!res.ok) {
-      var err = new Error(data && data.error ? data.error.message : "The server answered " + res.status + ".");
-      err.code = data && data.error ? data.error.code : String(res.status);
-      throw err;
-    }
-    return data;
+  // create and get run one ceremony with the server's JSON options and
+  // return the answer as JSON.
+  async function create(options) {
+    return credentialJSON(await navigator.credentials.create({ publicKey: creationOptions(options) }));
   }
 
-  // register adds a passkey (discoverable) or a security key for the
-  // signed-in user.
-  async function register(passkey, displayName) {
-    var en = await api("/securityinfo/fido2/begin", { passkey: !!passkey });
-    var cred = await navigator.credentials.create({ publicKey: creationOptions(en.options) });
-    return api("/securityinfo/fido2/finish", { registrationId: en.registrationId, displayName: displayName || "",
-      credential: credentialJSON(cred) });
+  async function get(options) {
+    return credentialJSON(await navigator.credentials.get({ publicKey: requestOptions(options) }));
   }
 
-  // answer passes a flow's security key step (second factor) and follows
-  // the flow to its next state.
-  async function answer(v) {
-    var flow = "/signin/" + encodeURIComponent(v.flowId);
-    if (v.state === "mfa") {
-      if (v.mfa.options.indexOf("fido2") < 0) {
-        var e = new Error("A security key cannot be used for this sign-in.");
-        e.code = "noKeyOffered";
-        throw e;
+  // problem names the message to show for a failed ceremony. Browsers
+  // report a cancelled prompt, a timeout and a key that is not registered
+  // all as NotAllowedError, on purpose (they must not reveal which keys
+  // exist), so those share one message.
+  function problem(err) {
+    switch (err && err.name) {
+      case "NotAllowedError":
+      case "AbortError":
+        return "cancelled";
+      case "InvalidStateError":
+        return "already";
+      case "NotSupportedError":
+      case "SecurityError":
+        return "unsupported";
+    }
+    return "failed";
+  }
+
+  var supported = typeof window.PublicKeyCredential === "function" && !!navigator.credentials;
+
+  function each(selector, fn) {
+    Array.prototype.forEach.call(document.querySelectorAll(selector), fn);
+  }
+
+  function showError(form, kind) {
+    var shown = null;
+    each("[data-webauthn-error]", function (el) {
+      var on = el.getAttribute("data-webauthn-error") === kind && (!form || form.contains(el) || !el.closest("form"));
+      el.hidden = !on;
+      if (on && !shown) shown = el;
+    });
+    if (shown) {
+      shown.setAttribute("tabindex", "-1");
+      shown.focus();
+    }
+  }
+
+  function bind(form) {
+    var button = form.querySelector("[data-webauthn-start]");
+    if (!button) return;
+    if (!supported) {
+      showError(form, "unsupported");
+      return;
+    }
+    button.hidden = false;
+    button.addEventListener("click", async function (ev) {
+      ev.preventDefault();
+      if (button.disabled) return;
+      showError(form, "");
+      button.disabled = true;
+      button.setAttribute("aria-busy", "true");
+      try {
+        var options = JSON.parse(form.getAttribute("data-options"));
+        var answer = form.getAttribute("data-webauthn") === "create" ? await create(options) : await get(options);
+        form.elements.credential.value = JSON.stringify(answer);
+        form.submit();
+      } catch (err) {
+        button.disabled = false;
+        button.removeAttribute("aria-busy");
+        showError(form, problem(err));
       }
-      if (v.mfa.selected !== "fido2" || !v.publicKey) v = await api(flow + "/select", { option: "fido2" });
-      var cred = await navigator.credentials.get({ publicKey: requestOptions(v.publicKey) });
-      return answer(await api(flow + "/verify", { credential: credentialJSON(cred) }));
-    }
-    return v;
-  }
-
-  async function signInWithPassword(username, password) {
-    var v = await api("/signin", { username: username });
-    v = await api("/signin/" + encodeURIComponent(v.flowId) + "/password", { password: password });
-    return answer(v);
-  }
-
-  // signInWithPasskey signs in without a user name.
-  async function signInWithPasskey() {
-    var v = await api("/signin/passkey");
-    var cred = await navigator.credentials.get({ publicKey: requestOptions(v.publicKey) });
-    return answer(await api("/signin/" + encodeURIComponent(v.flowId) + "/passkey", { credential: credentialJSON(cred) }));
-  }
-
-  function signOut() { return api("/signout"); }
-
-  // The minimal pages: each button reports into #status, whose
-  // data-result ("ok:<state>" or "error:<code>") tests and people read.
-  function report(promise) {
-    var status = document.getElementById("status");
-    status.removeAttribute("data-result");
-    status.textContent = "Waiting for your security key…";
-    promise.then(function (v) {
-      var state = v && v.state ? v.state : "registered";
-      status.textContent = state === "blocked" && v.blocked ? v.blocked.message : "Done: " + state + ".";
-      status.setAttribute("data-result", "ok:" + state);
-    }, function (err) {
-      status.textContent = err.message || String(err);
-      status.setAttribute("data-result", "error:" + (err.code || err.name || "error"));
     });
   }
 
-  function on(id, fn) {
-    var el = document.getElementById(id);
-    if (el) el.addEventListener("click", function (ev) { ev.preventDefault(); fn(); });
-  }
+  each("[data-webauthn-nojs]", function (el) { el.hidden = true; });
+  if (supported) each("[data-webauthn-reveal]", function (el) { el.hidden = false; });
+  each("form[data-webauthn]", bind);
 
-  function value(id) { var el = document.getElementById(id); return el ? el.value : ""; }
-
-  on("add-passkey", function () { report(register(true, value("name"))); });
-  on("add-key", function () { report(register(false, value("name"))); });
-  on("signin", function () { report(signInWithPassword(value("username"), value("password"))); });
-  on("passkey", function () { report(signInWithPasskey()); });
-  on("signout", function () { report(signOut().then(function () { return { state: "signedOut" }; })); });
-
-  window.vaktWebAuthn = { register: register, signInWithPassword: signInWithPassword,
-    signInWithPasskey: signInWithPasskey, signOut: signOut, toBuffer: toBuffer, toBase64url: toBase64url };
+  window.vaktWebAuthn = { create: create, get: get, supported: supported, toBuffer: toBuffer, toBase64url: toBase64url };
 })();
