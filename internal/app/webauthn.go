@@ -37,8 +37,8 @@ func fido2Policy(c authpolicy.Fido2Config) webauthn.Policy {
 		Restricted: kr.IsEnforced, Allow: kr.EnforcementType == "allow", AAGUIDs: kr.AAGuids}
 }
 
-// mountWebAuthn adds the key registration endpoints, the browser script
-// and the minimal key pages.
+// mountWebAuthn adds the JSON key registration endpoints (the pages'
+// forms are internal/web's).
 func (a *App) mountWebAuthn(mux *http.ServeMux) {
 	if _, err := webauthn.New(a.Config.PublicURL, "vakt"); err != nil {
 		a.Log.Warn("security keys and passkeys are unavailable", "err", err)

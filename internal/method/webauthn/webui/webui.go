@@ -1,17 +1,13 @@
-// Package webui is the HTTP surface of security keys and passkeys: the
-// JSON endpoints a signed-in user registers keys with, the browser script
-// (internal/method/webauthn's Script) and two minimal pages that run the
-// ceremonies — enough for a real browser to register a key and sign in
-// with it. The full pages (internal/web) fold these in later; the JSON
-// endpoints stay.
+// Package webui is the JSON surface of security keys and passkeys: the
+// endpoints a signed-in user registers keys with from their own client.
+// The end-user pages (internal/web) run the same ceremonies as forms, with
+// the browser script internal/method/webauthn's Script.
 package webui
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"html/template"
 	"net/http"
 	"time"
 
@@ -19,16 +15,10 @@ import (
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/httpx"
 	"github.com/vakt-id/vakt/internal/method"
-	"github.com/vakt-id/vakt/internal/method/webauthn"
 	"github.com/vakt-id/vakt/internal/securityinfo"
 	"github.com/vakt-id/vakt/internal/signin"
 	"github.com/vakt-id/vakt/internal/store"
 )
-
-// CSP is the pages' Content-Security-Policy: the script is vakt's own
-// file, nothing inline, nothing from elsewhere.
-const CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; " +
-	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // RecentMFA is how long after a multi-factor sign-in a user may add a key
 // when they already have a method: adding a phishing-resistant credential
@@ -55,9 +45,6 @@ func (h *Handler) now() time.Time {
 func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /{tenant}/api/securityinfo/fido2/begin", h.withTenant(h.begin))
 	mux.HandleFunc("POST /{tenant}/api/securityinfo/fido2/finish", h.withTenant(h.finish))
-	mux.HandleFunc("GET /{tenant}/static/webauthn.js", h.script)
-	mux.HandleFunc("GET /{tenant}/webauthn/register", h.withTenant(h.page("register")))
-	mux.HandleFunc("GET /{tenant}/webauthn/signin", h.withTenant(h.page("signin")))
 }
 
 func (h *Handler) api() *signin.API { return &signin.API{Engine: h.SignIn} }
@@ -71,13 +58,6 @@ func (h *Handler) withTenant(fn func(http.ResponseWriter, *http.Request, store.T
 		}
 		fn(w, r, t)
 	}
-}
-
-func (h *Handler) script(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	http.ServeContent(w, r, "webauthn.js", time.Time{}, bytes.NewReader(webauthn.Script))
 }
 
 // signedIn finds the caller's session and user. The request must also be
@@ -179,47 +159,4 @@ func ipString(r *http.Request) string {
 		return a.String()
 	}
 	return ""
-}
-
-var pages = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{if eq .Page "register"}}Add a security key or passkey{{else}}Sign in{{end}}</title>
-<script src="/{{.Tenant}}/static/webauthn.js" defer></script>
-</head>
-<body data-tenant="{{.Tenant}}" data-page="{{.Page}}">
-<main>
-{{if eq .Page "register"}}
-<h1>Add a security key or passkey</h1>
-<p>A passkey lets you sign in without typing your user name. A security key is asked for after your password.</p>
-<p><label for="name">Name</label> <input id="name" maxlength="64" autocomplete="off"></p>
-<p><button id="add-passkey" type="button">Add a passkey</button>
-<button id="add-key" type="button">Add a security key</button></p>
-{{else}}
-<h1>Sign in</h1>
-<form id="password-form">
-<p><label for="username">User name</label> <input id="username" autocomplete="username" required></p>
-<p><label for="password">Password</label> <input id="password" type="password" autocomplete="current-password"></p>
-<p><button id="signin" type="submit">Sign in</button></p>
-</form>
-<p><button id="passkey" type="button">Sign in with a passkey</button></p>
-{{end}}
-<p><button id="signout" type="button">Sign out</button></p>
-<p id="status" role="status" aria-live="polite"></p>
-</main>
-</body>
-</html>
-`))
-
-func (h *Handler) page(name string) func(http.ResponseWriter, *http.Request, store.Tenant) {
-	return func(w http.ResponseWriter, r *http.Request, t store.Tenant) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", CSP)
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Referrer-Policy", "no-referrer")
-		w.Header().Set("Cache-Control", "no-store")
-		_ = pages.Execute(w, map[string]string{"Tenant": t.ID, "Page": name})
-	}
 }
