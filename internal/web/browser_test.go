@@ -206,7 +206,7 @@ func (b *tab) checkAxe(step string) {
 
 func (b *tab) open(path string) {
 	b.t.Helper()
-	if _, err := chromedp.Run(b.ctx, chromedp.NavigateResponse(b.s.srv.URL+path)); err != nil {
+	if _, err := chromedp.Run(b.ctx, chromedp.NavigateResponse(b.s.url+path)); err != nil {
 		b.t.Fatalf("open %s: %v", path, err)
 	}
 }

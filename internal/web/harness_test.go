@@ -6,11 +6,13 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +44,7 @@ type site struct {
 	srv    *httptest.Server
 	tenant store.Tenant
 	outbox string
+	url    string // the public URL (srv.URL, or localhost for keys)
 	mu     sync.Mutex
 	now    time.Time
 }
@@ -54,13 +57,21 @@ func (s *site) advance(d time.Duration) {
 	s.mu.Unlock()
 }
 
-func newSite(t testing.TB, newStore storetest.NewStore) *site {
+func newSite(t testing.TB, newStore storetest.NewStore) *site { return newSiteAt(t, newStore, false) }
+
+// newSiteAt with localhost names the server http://localhost:<port> in its
+// public URL: WebAuthn refuses IP addresses, so the key tests need it.
+func newSiteAt(t testing.TB, newStore storetest.NewStore, localhost bool) *site {
 	s := &site{t: t, ctx: context.Background(), now: time.Now().UTC().Add(time.Minute).Truncate(time.Second)}
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
 	cfg.Password.Memory, cfg.Password.Time = 8192, 1
 	srv := httptest.NewUnstartedServer(nil)
 	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
+	if localhost {
+		cfg.PublicURL = "http://localhost:" + strconv.Itoa(srv.Listener.Addr().(*net.TCPAddr).Port)
+	}
+	s.url = cfg.PublicURL
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
