@@ -73,7 +73,7 @@ func TestKeyPages(t *testing.T) {
 			}
 			base := "/" + s.tenant.ID
 			signIn := func(c *client) {
-				c.get(base + "/signin").expect(200, `id="passkey-signin"`)
+				c.get(base+"/signin").expect(200, `id="passkey-signin"`)
 				c.post(base+"/signin", url.Values{"step": {"username"}, "username": {anna.UPN}}).expect(200)
 				c.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}})
 			}
@@ -109,7 +109,7 @@ func TestKeyPages(t *testing.T) {
 				t.Fatal("a refused answer did not get a fresh challenge")
 			}
 			c.post(base+"/signin", url.Values{"step": {"keyVerify"}, "credential": {strings.Repeat("x", 17<<10)}}).expect(400)
-			c.get(base + "/signin").expect(200, `data-page="mfa-fido2"`)
+			c.get(base+"/signin").expect(200, `data-page="mfa-fido2"`)
 			phished, _ := key.Assert(c.options(), "https://contoso-login.example", softkey.Faults{})
 			c.post(base+"/signin", url.Values{"step": {"keyVerify"}, "credential": {string(phished)}}).
 				expect(400, "answered for another site")
@@ -118,7 +118,7 @@ func TestKeyPages(t *testing.T) {
 			c.post(base+"/signin", url.Values{"step": {"keyVerify"}, "credential": {string(good)}}).expect(200, `data-page="myapps"`)
 
 			// Security info: add a passkey (named), listed with its date.
-			c.get(base + "/mysecurityinfo").expect(200, "Blue key", "Security key", "Added ")
+			c.get(base+"/mysecurityinfo").expect(200, "Blue key", "Security key", "Added ")
 			c.post(base+"/mysecurityinfo", url.Values{"action": {"add"}, "kind": {"fido2"}}).expect(200, `data-page="si-fido2"`)
 			c.post(base+"/mysecurityinfo", url.Values{"action": {"keyBegin"}, "passkey": {"yes"}, "name": {"Laptop passkey"}}).
 				expect(200, `data-page="si-fido2-key"`, `value="Laptop passkey"`)
