@@ -226,6 +226,21 @@ func TestBrowserKeys(t *testing.T) {
 	}
 	b.submit("form.signout button")
 
+	// Without JavaScript the key step says what it needs; no key button.
+	nojs := newTab(t, s, "en", "en-keys-nojs", false)
+	nojs.open(base + "/signin")
+	if nojs.visible("#passkey-signin") {
+		t.Fatal("the passkey button shows without JavaScript")
+	}
+	nojs.typeIn("username", bo.UPN)
+	nojs.submit("button.primary")
+	nojs.typeIn("password", userPassword)
+	nojs.submit("button.primary")
+	nojs.arrive("key-step-without-javascript", "mfa-fido2", "A security key or passkey needs JavaScript.")
+	if nojs.visible("#use-key") || !nojs.visible("[data-webauthn-nojs]") {
+		t.Fatal("without JavaScript the key step shows a button that cannot work")
+	}
+
 	// 4. Password, then the key; first a refused verification (the key
 	// does not verify its user) is shown on the page.
 	b.typeIn("username", bo.UPN)
