@@ -386,7 +386,7 @@ func (p *Pages) renderFlow(w http.ResponseWriter, r *http.Request, rq *request, 
 			d.QR = pngDataURL(en.QRPNG)
 			name = "signin-register-app"
 		}
-	case signin.StatePasskey:
+	case signin.StatePasskey: // keyFlow below picks the page
 	case signin.StateChangePassword:
 		name = "signin-changepassword"
 	case signin.StateBlocked:
