@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/vakt-id/vakt/internal/authpolicy"
 	"github.com/vakt-id/vakt/internal/method"
 	"github.com/vakt-id/vakt/internal/method/webauthn/softkey"
 	"github.com/vakt-id/vakt/internal/store"
@@ -183,4 +184,61 @@ func TestKeyPagesWithoutKeys(t *testing.T) {
 		t.Fatalf("keys offered without WebAuthn:\n%s", page)
 	}
 	c.post(base+"/signin", url.Values{"step": {"passkeyStart"}}).expect(http.StatusNotFound)
+}
+
+// TestKeyStepsBadInput: key steps out of order, without a flow, with
+// answers that are not the page's, and against the policy get a specific
+// 4xx and the page to continue from — never a 500.
+func TestKeyStepsBadInput(t *testing.T) {
+	s := keySite(t, sqliteStore)
+	anna := s.user("anna@contoso.com")
+	base := "/" + s.tenant.ID
+
+	// No sign-in in progress: the flow has ended.
+	c := s.client()
+	c.get(base + "/signin").expect(200)
+	for _, step := range []string{"keyVerify", "passkey", "registerKeyBegin", "registerKeyFinish"} {
+		c.post(base+"/signin", url.Values{"step": {step}, "credential": {"{}"}}).expect(400, `data-page="signin-username"`)
+	}
+	// At the password, every key step is out of order.
+	c.post(base+"/signin", url.Values{"step": {"username"}, "username": {anna.UPN}}).expect(200, `data-page="signin-password"`)
+	for _, step := range []string{"keyVerify", "passkey", "registerKeyBegin", "registerKeyFinish"} {
+		c.post(base+"/signin", url.Values{"step": {step}, "credential": {"{}"}}).expect(409, `data-page="signin-password"`)
+	}
+	// Signed in with the password only (no MFA needed): the interrupt is
+	// not reached, so registration in sign-in is out of order too; in
+	// security info an unknown or spent registration is refused.
+	c.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200, `data-page="myapps"`)
+	c.get(base + "/mysecurityinfo").expect(200)
+	c.post(base+"/mysecurityinfo", url.Values{"action": {"keyFinish"}, "methodId": {"nope"}, "credential": {"{}"}}).
+		expect(404, `data-page="si-fido2"`, "The request has expired.")
+	c.post(base+"/mysecurityinfo", url.Values{"action": {"keyFinish"}, "methodId": {"x"}, "name": {"bad\x01name"}, "credential": {"{}"}}).
+		expect(400, `data-page="si-fido2"`)
+
+	// Someone else's registration is not yours to finish.
+	other := s.user("bo@contoso.com")
+	en, err := s.a.SecurityInfo.BeginFido2(s.ctx, s.tenant.ID, other.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.post(base+"/mysecurityinfo", url.Values{"action": {"keyFinish"}, "methodId": {en.ID}, "credential": {"{}"}}).expect(404)
+
+	// The policy turns self-service registration off, then keys off for
+	// everyone: the add list no longer offers them and a forged form is
+	// refused.
+	if _, err := s.a.Policies.UpdateMethodConfig(s.ctx, operator, s.tenant.ID, "Fido2", authpolicy.Patch{JSON: []byte(
+		`{"@odata.type":"#microsoft.graph.fido2AuthenticationMethodConfiguration","isSelfServiceRegistrationAllowed":false}`)}); err != nil {
+		t.Fatal(err)
+	}
+	c.post(base+"/mysecurityinfo", url.Values{"action": {"keyBegin"}, "passkey": {"yes"}}).
+		expect(403, "does not let you add security keys or passkeys yourself")
+	if _, err := s.a.Policies.UpdateMethodConfig(s.ctx, operator, s.tenant.ID, "Fido2", authpolicy.Patch{JSON: []byte(
+		`{"@odata.type":"#microsoft.graph.fido2AuthenticationMethodConfiguration","state":"disabled"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if page := c.get(base + "/mysecurityinfo?view=add").expect(200); strings.Contains(page, `id="kind-fido2"`) {
+		t.Fatal("keys offered while the policy disables them")
+	}
+	c.post(base+"/mysecurityinfo", url.Values{"action": {"add"}, "kind": {"fido2"}}).expect(400, `data-page="si-add"`)
+	c.post(base+"/mysecurityinfo", url.Values{"action": {"keyBegin"}, "passkey": {"yes"}}).expect(403)
 }
