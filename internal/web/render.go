@@ -71,6 +71,8 @@ type view struct {
 	Errors   []fieldError
 	Notice   string
 	D        any
+	// Live follows a push on this page (script, or refresh without it).
+	Live *live
 }
 
 // ErrorFor returns the message for a field, "" when it has none.

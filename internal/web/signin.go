@@ -130,6 +130,10 @@ func (p *Pages) signin(w http.ResponseWriter, r *http.Request, rq *request) {
 	fresh := q.Has("returnUrl") || q.Has("appId") || q.Has("stepUp") || q.Has("prompt")
 	if f, ok := readFlow(r); ok && !fresh {
 		if v, err := p.Engine.Get(r.Context(), rq.tenant.ID, f.FlowID); err == nil && v.State != signin.StateDone {
+			if pushFlow(v) { // the push may have been answered meanwhile
+				p.checkPush(w, r, rq, f, v, false)
+				return
+			}
 			p.renderFlow(w, r, rq, http.StatusOK, v, f, nil)
 			return
 		}
@@ -215,7 +219,21 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		v, err = p.Engine.Verify(ctx, tenantID, f.FlowID, strings.ReplaceAll(form(r, "code"), " ", ""))
 	case "registerBegin":
 		field = ""
+		if form(r, "option") == string(method.OptionPush) {
+			if v, err = p.Engine.RegisterPushBegin(ctx, tenantID, f.FlowID); err == nil && v.Register.Enrolment != nil {
+				p.setEnrolLink(w, f.FlowID, v.Register.Enrolment.Link, v.Register.Enrolment.ExpiresAt)
+			}
+			break
+		}
 		v, err = p.Engine.RegisterBegin(ctx, tenantID, f.FlowID)
+	case "pushPoll":
+		cur, gerr := p.Engine.Get(ctx, tenantID, f.FlowID)
+		if gerr != nil {
+			p.expired(w, r, rq)
+			return
+		}
+		p.checkPush(w, r, rq, f, cur, true)
+		return
 	case "registerFinish":
 		v, err = p.Engine.RegisterFinish(ctx, tenantID, f.FlowID, strings.ReplaceAll(form(r, "code"), " ", ""))
 		if err != nil {
@@ -253,15 +271,7 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		p.renderFlow(w, r, rq, status, cur, f, []fieldError{{Field: field, Message: msg}})
 		return
 	}
-	if v.State == signin.StateDone && v.Session != nil {
-		c := &http.Cookie{Name: signin.SessionCookie, Value: v.Session.Token, Path: "/", HttpOnly: true, Secure: p.SecureCookies,
-			SameSite: http.SameSiteLaxMode}
-		if v.Session.Persistent {
-			c.Expires = v.Session.ExpiresAt
-		}
-		http.SetCookie(w, c)
-		p.clearFlow(w)
-		redirect(w, r, orDefault(f.ReturnURL, p.defaultReturn(rq)))
+	if p.finish(w, r, rq, v, f) {
 		return
 	}
 	var notice []fieldError
@@ -270,6 +280,23 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		notice = []fieldError{{Message: rq.tr.T("mfa.voice.waiting")}}
 	}
 	p.renderFlow(w, r, rq, http.StatusOK, v, f, notice)
+}
+
+// finish ends a signed-in flow: the session cookie, then the return
+// address. It reports whether v was such a flow.
+func (p *Pages) finish(w http.ResponseWriter, r *http.Request, rq *request, v signin.View, f flowRef) bool {
+	if v.State != signin.StateDone || v.Session == nil {
+		return false
+	}
+	c := &http.Cookie{Name: signin.SessionCookie, Value: v.Session.Token, Path: "/", HttpOnly: true, Secure: p.SecureCookies,
+		SameSite: http.SameSiteLaxMode}
+	if v.Session.Persistent {
+		c.Expires = v.Session.ExpiresAt
+	}
+	http.SetCookie(w, c)
+	p.clearFlow(w)
+	redirect(w, r, orDefault(f.ReturnURL, p.defaultReturn(rq)))
+	return true
 }
 
 // redisplayEnrolment rebuilds the QR code and key of a started
@@ -307,6 +334,7 @@ var mfaSteps = map[method.Option]string{
 	method.OptionVoiceMobile:          "mfa-phone",
 	method.OptionVoiceAlternateMobile: "mfa-phone",
 	method.OptionVoiceOffice:          "mfa-phone",
+	method.OptionPush:                 "mfa-push",
 }
 
 func mfaTemplate(o method.Option) string {
@@ -334,6 +362,12 @@ type flowData struct {
 	Skippable bool
 	DaysLeft  int
 	CanApp    bool
+	CanPush   bool // the authenticator (push) may be set up
+	CanTOTP   bool // any app that shows codes may be set up instead
+	// Push: the number to type into the app; the enrolment link
+	PushNumber int
+	Link       string
+	AnotherKey string // the heading of the other ways, when not "Sign in another way"
 	SecretKey string
 	KeyGroups string
 	URI       string
@@ -351,6 +385,7 @@ func optionKey(o method.Option) string { return "option." + string(o) }
 func (p *Pages) renderFlow(w http.ResponseWriter, r *http.Request, rq *request, status int, v signin.View, f flowRef, errs []fieldError) {
 	d := flowData{Username: f.Username, MinLength: 8}
 	name := ""
+	var lv *live
 	switch v.State {
 	case signin.StatePassword:
 		name = "signin-password"
@@ -365,13 +400,23 @@ func (p *Pages) renderFlow(w http.ResponseWriter, r *http.Request, rq *request, 
 			}
 		}
 		name = mfaTemplate(v.MFA.Selected)
+		if name == "mfa-push" {
+			d.AnotherKey = "mfa.push.cantUse"
+			_, lv = p.pushData(r, rq, f, v, &d)
+		}
 	case signin.StateRegister:
 		d.Skippable, d.DaysLeft = v.Register.Skippable, v.Register.GraceDaysLeft
 		for _, o := range v.Register.Options {
 			d.CanApp = d.CanApp || o == method.OptionSoftwareOath || o == method.OptionPush
+			d.CanPush = d.CanPush || o == method.OptionPush && p.Engine.Push != nil
 		}
+		// Any app that shows codes is the alternative the engine accepts
+		// wherever an authenticator app is asked for.
+		d.CanTOTP = d.CanApp
 		name = "signin-register"
-		if en := v.Register.Enrolment; en != nil {
+		if en := v.Register.Enrolment; en != nil && en.SecretKey == "" {
+			name, lv = p.pushData(r, rq, f, v, &d)
+		} else if en != nil {
 			d.SecretKey, d.KeyGroups, d.URI = en.SecretKey, groupKey(en.SecretKey), en.URI
 			d.QR = pngDataURL(en.QRPNG)
 			name = "signin-register-app"
@@ -388,6 +433,9 @@ func (p *Pages) renderFlow(w http.ResponseWriter, r *http.Request, rq *request, 
 	}
 	vw := p.newView(r, rq, "signin.title", d)
 	vw.Errors = errs
+	if len(errs) == 0 || errs[0].Field == "" && status == http.StatusOK {
+		vw.Live = lv // an error stays on screen until the person acts
+	}
 	p.render(w, r, rq, status, name, vw)
 }
 
