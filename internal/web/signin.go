@@ -368,10 +368,10 @@ type flowData struct {
 	PushNumber int
 	Link       string
 	AnotherKey string // the heading of the other ways, when not "Sign in another way"
-	SecretKey string
-	KeyGroups string
-	URI       string
-	QR        template.URL
+	SecretKey  string
+	KeyGroups  string
+	URI        string
+	QR         template.URL
 	// Blocked
 	BlockKey      string
 	BlockCode     int
