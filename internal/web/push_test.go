@@ -1,0 +1,272 @@
+package web_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vakt-id/vakt/internal/authenticator/device"
+	"github.com/vakt-id/vakt/internal/method/push"
+	"github.com/vakt-id/vakt/internal/signin"
+	"github.com/vakt-id/vakt/internal/store"
+)
+
+// enrolDevice gives a user the authenticator through the engine, as the
+// companion app would have at an earlier sign-in, approves the test push,
+// and makes every later sign-in of the user need a second factor.
+func (s *site) enrolDevice(u store.User) *device.Client {
+	s.t.Helper()
+	e := s.a.SignIn
+	v, err := e.Start(s.ctx, s.tenant.ID, u.UPN, signinClient())
+	if err == nil {
+		v, err = e.Password(s.ctx, s.tenant.ID, v.FlowID, userPassword, false)
+	}
+	if err == nil {
+		v, err = e.RegisterPushBegin(s.ctx, s.tenant.ID, v.FlowID)
+	}
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	d := s.enrolWith(v.Register.Enrolment.Link)
+	fin, err := e.PollPush(s.ctx, s.tenant.ID, v.FlowID, 0)
+	if err != nil || fin.Register == nil || fin.Register.Enrolment == nil {
+		s.t.Fatalf("waiting for the test push: %+v %v", fin, err)
+	}
+	s.answer(d, "test", push.Approve, fin.Register.Enrolment.Number)
+	if done, err := e.PollPush(s.ctx, s.tenant.ID, v.FlowID, 0); err != nil || done.State != signin.StateDone {
+		s.t.Fatalf("after the test push: %+v %v", done, err)
+	}
+	if _, err := s.a.Admin.SetPerUserMFA(s.ctx, operator, s.tenant.ID, []string{u.UPN}, store.PerUserMFAEnforced); err != nil {
+		s.t.Fatal(err)
+	}
+	return d
+}
+
+// enrolWith enrols a new device with a link shown on a page.
+func (s *site) enrolWith(raw string) *device.Client {
+	s.t.Helper()
+	link, err := device.ParseLink(raw)
+	if err != nil {
+		s.t.Fatalf("enrolment link %q: %v", raw, err)
+	}
+	en, err := device.Enroll(s.ctx, nil, link, "Anna's laptop", "cli", "1.0")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	en.Client.Now = s.clock
+	return en.Client
+}
+
+// answer waits for the device's pending request of the purpose and
+// answers it.
+func (s *site) answer(d *device.Client, purpose string, dec push.Decision, number int) {
+	s.t.Helper()
+	cs, err := d.Pending(s.ctx, 5*time.Second)
+	if err != nil || len(cs) != 1 || cs[0].Purpose != purpose {
+		s.t.Fatalf("pending %s request: %+v %v", purpose, cs, err)
+	}
+	if _, err := d.Answer(s.ctx, cs[0], dec, number); err != nil {
+		s.t.Fatalf("answer: %v", err)
+	}
+}
+
+var numberRE = regexp.MustCompile(`data-number="(\d+)"`)
+
+func numberOn(t *testing.T, page string) int {
+	t.Helper()
+	m := numberRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no number on the page:\n%s", page)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// status asks the push status endpoint and decodes its answer.
+func (c *client) pushStatus(query string) map[string]string {
+	c.t.Helper()
+	c.get("/" + c.s.tenant.ID + "/signin/push/status" + query)
+	var m map[string]string
+	if err := json.Unmarshal([]byte(c.last), &m); err != nil {
+		c.t.Fatalf("status answer is not JSON (%d): %s", c.status, c.last)
+	}
+	return m
+}
+
+// TestPushPages walks the push step as a browser without JavaScript does
+// (the refresh reloads the page): the page shows the number and the
+// script and refresh hooks, the status endpoint reports the answer, and
+// the next load of the page signs in — or, for a deny and a report,
+// ends the sign-in with the matching message and a correlation id.
+func TestPushPages(t *testing.T) {
+	s := newSite(t, sqliteStore)
+	u := s.user("anna@contoso.com")
+	d := s.enrolDevice(u)
+	base := "/" + s.tenant.ID
+
+	signIn := func() (*client, int) {
+		c := s.client()
+		c.get(base + "/signin")
+		c.post(base+"/signin", url.Values{"step": {"username"}, "username": {u.UPN}}).expect(200)
+		page := c.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200,
+			"Approve the sign-in request", `data-page="mfa-push"`, `<script src="/assets/web/push.js" defer></script>`,
+			`<noscript><meta http-equiv="refresh" content="3;url=`+base+`/signin"></noscript>`,
+			`data-status-url="`+base+`/signin/push/status"`)
+		return c, numberOn(t, page)
+	}
+
+	t.Run("approved", func(t *testing.T) {
+		c, n := signIn()
+		if st := c.pushStatus(""); c.status != 200 || st["status"] != "pending" {
+			t.Fatalf("status before the answer: %d %v", c.status, st)
+		}
+		// "I've approved it" before answering says so and keeps waiting.
+		c.post(base+"/signin", url.Values{"step": {"pushPoll"}}).expect(200, "Your app has not answered yet", `data-page="mfa-push"`)
+		s.answer(d, "signin", push.Approve, n)
+		if st := c.pushStatus("?wait=5"); st["status"] != "approved" {
+			t.Fatalf("status after approval: %v", st)
+		}
+		// The refresh (a GET of the page) lets the engine act: signed in.
+		c.get(base+"/signin").expect(200, `data-page="myapps"`)
+	})
+
+	t.Run("denied", func(t *testing.T) {
+		s.advance(time.Minute)
+		c, _ := signIn()
+		s.answer(d, "signin", push.Deny, 0)
+		c.get(base+"/signin").expect(200, `data-page="signin-blocked"`, "The request was denied in your authenticator app", `id="correlation-id"`)
+	})
+
+	t.Run("reported", func(t *testing.T) {
+		s.advance(time.Minute)
+		c, _ := signIn()
+		s.answer(d, "signin", push.Report, 0)
+		c.post(base+"/signin", url.Values{"step": {"pushPoll"}}).expect(200, `data-page="signin-blocked"`, "You reported this sign-in as not yours")
+	})
+
+	t.Run("wrongNumber", func(t *testing.T) {
+		s.advance(time.Minute)
+		c, n := signIn()
+		s.answer(d, "signin", push.Approve, (n+1)%100)
+		c.get(base+"/signin").expect(200, `data-page="signin-blocked"`, "did not match")
+	})
+
+	t.Run("expired", func(t *testing.T) {
+		s.advance(time.Minute)
+		c, _ := signIn()
+		s.advance(2 * time.Minute)
+		c.get(base+"/signin").expect(200, `data-page="signin-blocked"`, "expired without an answer")
+	})
+}
+
+// TestPushStatusBadInput: the status endpoint answers every bad request
+// with a specific 4xx and a small JSON body, and changes nothing; the
+// page's "I've approved it" form needs its token like every form.
+func TestPushStatusBadInput(t *testing.T) {
+	s := newSite(t, sqliteStore)
+	u := s.user("anna@contoso.com")
+	s.registerApp(s.user("bo@contoso.com"))
+	base := "/" + s.tenant.ID
+	statusURL := s.srv.URL + base + "/signin/push/status"
+
+	c := s.client()
+	// No sign-in in this browser.
+	if st := c.pushStatus(""); c.status != 404 || st["error"] != "flowExpired" {
+		t.Fatalf("no flow: %d %v", c.status, st)
+	}
+	// Unknown tenant.
+	c.get("/no-such-tenant/signin/push/status")
+	if c.status != 404 || !strings.Contains(c.last, "tenantNotFound") {
+		t.Fatalf("unknown tenant: %d %s", c.status, c.last)
+	}
+	// Other methods.
+	for _, m := range []string{"POST", "PUT", "DELETE"} {
+		req, _ := http.NewRequest(m, statusURL, nil)
+		c.do(req)
+		if c.status != 405 || !strings.Contains(c.last, "methodNotAllowed") {
+			t.Fatalf("%s: %d %s", m, c.status, c.last)
+		}
+	}
+	// A forged flow cookie.
+	jar := c.c.Jar
+	jar.SetCookies(mustURL(s.srv.URL+"/"), []*http.Cookie{{Name: "vakt_signin", Value: "not-a-flow..", Path: "/"}})
+	if st := c.pushStatus(""); c.status != 404 || st["error"] != "flowExpired" {
+		t.Fatalf("forged flow: %d %v", c.status, st)
+	}
+
+	// A real flow at the password step: out of order.
+	c.get(base + "/signin")
+	c.post(base+"/signin", url.Values{"step": {"username"}, "username": {u.UPN}}).expect(200)
+	if st := c.pushStatus(""); c.status != 409 || st["error"] != "stepOutOfOrder" {
+		t.Fatalf("password step: %d %v", c.status, st)
+	}
+	c.post(base+"/signin", url.Values{"step": {"pushPoll"}}).expect(409, `data-page="signin-password"`)
+	// Bad waits.
+	for _, q := range []string{"?wait=abc", "?wait=-1", "?wait=26", "?wait=99999999999999999999", "?wait=1e3"} {
+		if st := c.pushStatus(q); c.status != 400 || st["error"] != "invalidWait" {
+			t.Fatalf("%s: %d %v", q, c.status, st)
+		}
+	}
+
+	// A code step: no push to follow.
+	b := s.client()
+	b.get(base + "/signin")
+	b.post(base+"/signin", url.Values{"step": {"username"}, "username": {"bo@contoso.com"}}).expect(200)
+	b.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200, `data-page="mfa-code"`)
+	if st := b.pushStatus(""); b.status != 400 || st["error"] != "noPushSent" {
+		t.Fatalf("code step: %d %v", b.status, st)
+	}
+	b.post(base+"/signin", url.Values{"step": {"pushPoll"}}).expect(400, `data-page="mfa-code"`, "No request was sent to your app yet")
+	// The form without its token, or with another browser's.
+	b.post(base+"/signin", url.Values{"step": {"pushPoll"}, "csrf": {""}}).expect(403)
+	b.post(base+"/signin", url.Values{"step": {"pushPoll"}, "csrf": {c.token()}}).expect(403)
+	// The registration interrupt before the set-up started.
+	r := s.client()
+	s.user("cia@contoso.com")
+	r.get(base + "/signin")
+	r.post(base+"/signin", url.Values{"step": {"username"}, "username": {"cia@contoso.com"}}).expect(200)
+	r.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200, `data-page="signin-register"`)
+	if st := r.pushStatus(""); r.status != 400 || st["error"] != "noPushSent" {
+		t.Fatalf("interrupt: %d %v", r.status, st)
+	}
+}
+
+// TestPushRegistrationPages sets up the authenticator in the
+// registration interrupt without JavaScript: the page shows the QR code
+// and the link (kept across reloads until a device uses it), then the
+// test push's number, and the approval signs in with the new device as
+// the default method.
+func TestPushRegistrationPages(t *testing.T) {
+	s := newSite(t, sqliteStore)
+	u := s.user("anna@contoso.com")
+	base := "/" + s.tenant.ID
+	c := s.client()
+	c.get(base + "/signin")
+	c.post(base+"/signin", url.Values{"step": {"username"}, "username": {u.UPN}}).expect(200)
+	c.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200, `id="setup-push"`,
+		"I want to use a different authenticator app")
+	page := c.post(base+"/signin", url.Values{"step": {"registerBegin"}, "option": {"push"}}).expect(200,
+		`data-page="signin-register-push"`, `class="qr"`, `data-waiting="waitingForDevice"`)
+	link := regexp.MustCompile(`id="enrol-link">([^<]+)<`).FindStringSubmatch(page)
+	if link == nil {
+		t.Fatalf("no link:\n%s", page)
+	}
+	// Reloaded before the device enrols: the same link and its QR code.
+	c.get(base+"/signin").expect(200, `data-page="signin-register-push"`, link[1], `class="qr"`)
+	if st := c.pushStatus(""); st["status"] != "waitingForDevice" {
+		t.Fatalf("status: %v", st)
+	}
+	d := s.enrolWith(strings.ReplaceAll(link[1], "&amp;", "&"))
+	page = c.get(base+"/signin").expect(200, "We sent a test notification to your app", `data-waiting="pending"`)
+	s.answer(d, "test", push.Approve, numberOn(t, page))
+	c.post(base+"/signin", url.Values{"step": {"pushPoll"}}).expect(200, `data-page="myapps"`)
+	ms, err := s.a.SecurityInfo.Methods(s.ctx, s.tenant.ID, u.ID)
+	if err != nil || len(ms) != 1 || ms[0].Kind != "microsoftAuthenticator" || !ms[0].IsDefault {
+		t.Fatalf("methods: %+v %v", ms, err)
+	}
+}
