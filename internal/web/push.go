@@ -13,6 +13,7 @@ import (
 	"github.com/vakt-id/vakt/internal/method/push"
 	"github.com/vakt-id/vakt/internal/method/totp"
 	"github.com/vakt-id/vakt/internal/signin"
+	"github.com/vakt-id/vakt/internal/store"
 )
 
 // The push steps of the sign-in page: the number to type into the
@@ -38,9 +39,13 @@ type live struct {
 	Refresh   string // the meta refresh's content
 }
 
-func (p *Pages) liveFor(rq *request, waiting string, every int) *live {
-	next := rq.base + "/signin"
-	return &live{StatusURL: next + "/push/status", Next: next, Waiting: waiting, Refresh: strconv.Itoa(every) + ";url=" + next}
+func liveFor(statusURL, next, waiting string, every int) *live {
+	return &live{StatusURL: statusURL, Next: next, Waiting: waiting, Refresh: strconv.Itoa(every) + ";url=" + next}
+}
+
+// signinLive follows the sign-in page's push.
+func signinLive(rq *request, waiting string, every int) *live {
+	return liveFor(rq.base+"/signin/push/status", rq.base+"/signin", waiting, every)
 }
 
 // enrolCookie keeps the enrolment link of a started authenticator set-up
@@ -156,12 +161,37 @@ func (p *Pages) renderBlocked(w http.ResponseWriter, r *http.Request, rq *reques
 	p.render(w, r, rq, http.StatusOK, "signin-blocked", p.newView(r, rq, "signin.title", d))
 }
 
-// pushStatus answers the page's script: GET {base}/signin/push/status
-// ?wait=N (seconds, at most 25) → {"status": "pending"} and the like,
+// pushStatus answers the sign-in page's script: GET
+// {base}/signin/push/status?wait=N → {"status": "pending"} and the like,
 // after waiting while the push is pending. It reads the flow from the
-// sign-in cookie and changes nothing, so it needs no form token; errors
-// are small JSON bodies, and the script loads the page on any of them.
+// sign-in cookie and changes nothing, so it needs no form token.
 func (p *Pages) pushStatus(w http.ResponseWriter, r *http.Request) {
+	p.serveStatus(w, r, func(t store.Tenant, wait time.Duration) (string, int, string) {
+		f, ok := readFlow(r)
+		if !ok {
+			return "", http.StatusNotFound, "flowExpired"
+		}
+		status, err := p.Engine.PushStatus(r.Context(), t.ID, f.FlowID, wait)
+		if err != nil {
+			ae, ok := apperr.As(err)
+			if !ok {
+				p.Log.ErrorContext(r.Context(), "web: push status", "err", err)
+				return "", http.StatusInternalServerError, "serverError"
+			}
+			code := map[apperr.Kind]int{apperr.NotFound: 404, apperr.Conflict: 409}[ae.Kind]
+			if code == 0 {
+				code = http.StatusBadRequest
+			}
+			return "", code, ae.Code
+		}
+		return status, 0, ""
+	})
+}
+
+// serveStatus is what both status endpoints share: GET only, the
+// tenant, the wait (at most 25 s), and small JSON answers — the status,
+// or an error code with its 4xx. The script loads its page on any error.
+func (p *Pages) serveStatus(w http.ResponseWriter, r *http.Request, status func(t store.Tenant, wait time.Duration) (string, int, string)) {
 	setSecurityHeaders(w.Header())
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET")
@@ -182,27 +212,12 @@ func (p *Pages) pushStatus(w http.ResponseWriter, r *http.Request) {
 		}
 		wait = time.Duration(n) * time.Second
 	}
-	f, ok := readFlow(r)
-	if !ok {
-		jsonError(w, http.StatusNotFound, "flowExpired")
+	st, code, errCode := status(t, wait)
+	if errCode != "" {
+		jsonError(w, code, errCode)
 		return
 	}
-	status, err := p.Engine.PushStatus(r.Context(), t.ID, f.FlowID, wait)
-	if err != nil {
-		ae, ok := apperr.As(err)
-		if !ok {
-			p.Log.ErrorContext(r.Context(), "web: push status", "err", err)
-			jsonError(w, http.StatusInternalServerError, "serverError")
-			return
-		}
-		code := map[apperr.Kind]int{apperr.NotFound: 404, apperr.Conflict: 409}[ae.Kind]
-		if code == 0 {
-			code = http.StatusBadRequest
-		}
-		jsonError(w, code, ae.Code)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": status})
+	writeJSON(w, http.StatusOK, map[string]string{"status": st})
 }
 
 func jsonError(w http.ResponseWriter, status int, code string) {
@@ -223,12 +238,12 @@ func (p *Pages) pushData(r *http.Request, rq *request, f flowRef, v signin.View,
 			return "mfa-push", nil
 		}
 		d.PushNumber = v.MFA.Push.Number
-		return "mfa-push", p.liveFor(rq, string(push.Pending), 3)
+		return "mfa-push", signinLive(rq, string(push.Pending), 3)
 	case signin.StateRegister:
 		en := v.Register.Enrolment
 		if en.Number != 0 {
 			d.PushNumber = en.Number
-			return "signin-register-push", p.liveFor(rq, string(push.Pending), 3)
+			return "signin-register-push", signinLive(rq, string(push.Pending), 3)
 		}
 		link := en.Link
 		if link == "" {
@@ -239,7 +254,7 @@ func (p *Pages) pushData(r *http.Request, rq *request, f flowRef, v signin.View,
 				d.Link, d.QR = link, pngDataURL(png)
 			}
 		}
-		return "signin-register-push", p.liveFor(rq, signin.PushWaitingForDevice, 5)
+		return "signin-register-push", signinLive(rq, signin.PushWaitingForDevice, 5)
 	}
 	return "", nil
 }

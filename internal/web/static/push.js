@@ -16,7 +16,7 @@
   }
   function poll(delay) {
     window.setTimeout(function () {
-      fetch(url + "?wait=25", { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
+      fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + "wait=25", { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
         .then(function (r) {
           if (!r.ok) {
             go(); // the page knows best what happened
