@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -268,5 +269,92 @@ func TestPushRegistrationPages(t *testing.T) {
 	ms, err := s.a.SecurityInfo.Methods(s.ctx, s.tenant.ID, u.ID)
 	if err != nil || len(ms) != 1 || ms[0].Kind != "microsoftAuthenticator" || !ms[0].IsDefault {
 		t.Fatalf("methods: %+v %v", ms, err)
+	}
+}
+
+var enrolIDRE = regexp.MustCompile(`view=push&amp;id=([0-9a-f-]+)`)
+
+// TestSecurityInfoPush adds the authenticator from security info: the
+// page shows the link and its QR code, the status endpoint follows the
+// device's enrolment and test push, the approval lists the device with
+// its name and platform, and removing it revokes the device's key. The
+// status endpoint refuses bad requests with specific 4xx answers.
+func TestSecurityInfoPush(t *testing.T) {
+	s := newSite(t, sqliteStore)
+	u := s.user("anna@contoso.com")
+	base := "/" + s.tenant.ID
+	c := s.client()
+	c.get(base + "/signin")
+	c.post(base+"/signin", url.Values{"step": {"username"}, "username": {u.UPN}}).expect(200)
+	c.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200, `data-page="signin-register"`)
+	c.post(base+"/signin", url.Values{"step": {"skip"}}).expect(200, `data-page="myapps"`)
+	c.get(base+"/mysecurityinfo?view=add").expect(200, `data-page="si-add"`)
+	page := c.post(base+"/mysecurityinfo", url.Values{"action": {"add"}, "kind": {"softwareOath"}}).expect(200,
+		`data-page="si-push"`, `class="qr"`, `data-waiting="waitingForDevice"`, "I want to use a different authenticator app")
+	id := enrolIDRE.FindStringSubmatch(page)
+	link := regexp.MustCompile(`id="enrol-link">([^<]+)<`).FindStringSubmatch(page)
+	if id == nil || link == nil {
+		t.Fatalf("no enrolment on the page:\n%s", page)
+	}
+	st := func(cl *client, q string) (int, map[string]string) {
+		cl.get(base + "/mysecurityinfo/push/status" + q)
+		var m map[string]string
+		if err := json.Unmarshal([]byte(cl.last), &m); err != nil {
+			t.Fatalf("not JSON (%d): %s", cl.status, cl.last)
+		}
+		return cl.status, m
+	}
+	if code, m := st(c, "?id="+id[1]); code != 200 || m["status"] != "waitingForDevice" {
+		t.Fatalf("before enrolment: %d %v", code, m)
+	}
+	// Bad input: no session, no or someone else's enrolment, bad waits,
+	// other methods.
+	if code, m := st(s.client(), "?id="+id[1]); code != 401 || m["error"] != "noSession" {
+		t.Fatalf("no session: %d %v", code, m)
+	}
+	for _, q := range []string{"", "?id=", "?id=" + strings.Repeat("a", 100), "?id=00000000-0000-0000-0000-000000000000"} {
+		if code, m := st(c, q); code != 404 || m["error"] != "enrolmentNotFound" {
+			t.Fatalf("%q: %d %v", q, code, m)
+		}
+	}
+	if code, m := st(c, "?id="+id[1]+"&wait=x"); code != 400 || m["error"] != "invalidWait" {
+		t.Fatalf("bad wait: %d %v", code, m)
+	}
+	req, _ := http.NewRequest("POST", s.srv.URL+base+"/mysecurityinfo/push/status?id="+id[1], nil)
+	if c.do(req); c.status != 405 {
+		t.Fatalf("POST: %d", c.status)
+	}
+	// Another user cannot see this enrolment, nor its page.
+	other := s.user("bo@contoso.com")
+	o := s.client()
+	o.get(base + "/signin")
+	o.post(base+"/signin", url.Values{"step": {"username"}, "username": {other.UPN}}).expect(200)
+	o.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200)
+	o.post(base+"/signin", url.Values{"step": {"skip"}}).expect(200, `data-page="myapps"`)
+	if code, m := st(o, "?id="+id[1]); code != 404 || m["error"] != "enrolmentNotFound" {
+		t.Fatalf("another user's enrolment: %d %v", code, m)
+	}
+	o.get(base+"/mysecurityinfo?view=push&id="+id[1]).expect(404, "The setup link has been used or has expired")
+
+	// The device enrols; the page shows the test push's number.
+	d := s.enrolWith(strings.ReplaceAll(link[1], "&amp;", "&"))
+	page = c.get(base+"/mysecurityinfo?view=push&id="+id[1]).expect(200, "We sent a test notification to your app", `data-waiting="pending"`)
+	s.answer(d, "test", push.Approve, numberOn(t, page))
+	if code, m := st(c, "?id="+id[1]+"&wait=5"); code != 200 || m["status"] != "approved" {
+		t.Fatalf("after approval: %d %v", code, m)
+	}
+	page = c.get(base+"/mysecurityinfo?view=push&id="+id[1]).expect(200, `data-page="si-list"`, "Your security info was updated.",
+		"Anna&#39;s laptop (cli)")
+
+	// Removing it revokes the device at once.
+	ms, _ := s.a.SecurityInfo.Methods(s.ctx, s.tenant.ID, u.ID)
+	if len(ms) != 1 || ms[0].Kind != "microsoftAuthenticator" {
+		t.Fatalf("methods: %+v", ms)
+	}
+	c.get(base+"/mysecurityinfo?view=delete&id="+ms[0].ID).expect(200, "This cannot be undone.")
+	c.post(base+"/mysecurityinfo", url.Values{"action": {"delete"}, "id": {ms[0].ID}}).expect(200, `data-page="si-list"`)
+	var de *device.Error
+	if _, err := d.Pending(s.ctx, 0); !errors.As(err, &de) || de.Status != 401 || de.Code != "deviceUnauthorized" {
+		t.Fatalf("the removed device still works: %v", err)
 	}
 }
