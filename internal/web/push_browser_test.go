@@ -38,7 +38,8 @@ func (b *tab) number() int {
 // never clicks after the device answers): an approval signs in, a deny
 // ends the sign-in with its message and a correlation id. Then a new user
 // sets up the authenticator in the registration interrupt, enrolling the
-// device with the link the page shows and approving its test push.
+// device with the link the page shows and approving its test push, and
+// adds a second device and removes the first from security info.
 func TestBrowserPush(t *testing.T) {
 	chromiumPath(t)
 	s := newSite(t, sqliteStore)
@@ -87,6 +88,28 @@ func TestBrowserPush(t *testing.T) {
 	s.answer(nd, "test", push.Approve, r.number())
 	r.await(`body[data-page="myapps"]`)
 	r.arrive("push-registered", "myapps")
+
+	// Security info lists the device; a second one is added there, with
+	// its test push followed live, and the first is removed.
+	r.open(base + "/mysecurityinfo")
+	r.arrive("security-info-device", "si-list", "Anna's laptop (cli)")
+	r.submit("#add-method")
+	r.press("#kind-softwareOath")
+	r.submit("button.primary")
+	r.arrive("si-push-setup", "si-push", "Waiting for your app to connect")
+	second := s.enrolWith(r.text("#enrol-link"))
+	r.await("#push-number")
+	r.arrive("si-push-test", "si-push", "We sent a test notification to your app")
+	s.answer(second, "test", push.Approve, r.number())
+	r.await(`body[data-page="si-list"]`)
+	r.arrive("si-push-added", "si-list", "Your security info was updated.")
+	r.submit(`#methods a[href*="view=delete"]`)
+	r.arrive("si-push-confirm-removal", "si-delete", "This cannot be undone.")
+	r.submit("#confirm-delete")
+	r.arrive("si-push-removed", "si-list")
+	if _, err := nd.Pending(s.ctx, 0); err == nil {
+		t.Fatal("the removed device can still ask for its requests")
+	}
 }
 
 // TestBrowserPushWithoutJavaScript: the same push sign-in with
