@@ -125,6 +125,8 @@ type flowData struct {
 	PushNumber          int                     `json:"pushNumber,omitempty"`
 	PushExpires         time.Time               `json:"pushExpires,omitempty"`
 	PushEnrolment       string                  `json:"pushEnrolment,omitempty"`
+	ContactChallenge    string                  `json:"contactChallenge,omitempty"` // a phone registered in the interrupt: its code
+	ContactOption       method.Option           `json:"contactOption,omitempty"`
 	Risk                []string                `json:"risk,omitempty"`
 	RegistrationSkipped bool                    `json:"registrationSkipped,omitempty"`
 	PasswordChanged     bool                    `json:"passwordChanged,omitempty"`
@@ -173,6 +175,8 @@ type Enrolment struct {
 	Number    int       `json:"number,omitempty"`
 	Status    string    `json:"status,omitempty"`
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+	// Destination is where a new phone's code went.
+	Destination string `json:"destination,omitempty"`
 }
 
 // BlockView explains a blocked sign-in with an id for the helpdesk.

@@ -175,7 +175,7 @@ func (e *Engine) RegisterPushBegin(ctx context.Context, tenantID, flowID string)
 	if err != nil {
 		return View{}, err
 	}
-	d.PushEnrolment, d.EnrolmentID = l.ID, ""
+	d.PushEnrolment, d.EnrolmentID, d.ContactChallenge = l.ID, "", ""
 	if f, err = e.save(ctx, f, d, StateRegister); err != nil {
 		return View{}, err
 	}
