@@ -358,3 +358,40 @@ func TestSecurityInfoPush(t *testing.T) {
 		t.Fatalf("the removed device still works: %v", err)
 	}
 }
+
+// TestRegisterPhonePages registers a mobile phone in the registration
+// interrupt where the decision accepts it (per-user MFA, security
+// defaults off): a bad number and a wrong code keep the person on their
+// step with the error, the texted code signs in and saves the phone.
+func TestRegisterPhonePages(t *testing.T) {
+	s := newSite(t, sqliteStore)
+	if err := s.a.Policies.SetSecurityDefaults(s.ctx, operator, s.tenant.ID, false, "test", true); err != nil {
+		t.Fatal(err)
+	}
+	u := s.user("anna@contoso.com")
+	if _, err := s.a.Admin.SetPerUserMFA(s.ctx, operator, s.tenant.ID, []string{u.UPN}, store.PerUserMFAEnforced); err != nil {
+		t.Fatal(err)
+	}
+	base := "/" + s.tenant.ID
+	c := s.client()
+	c.get(base + "/signin")
+	c.post(base+"/signin", url.Values{"step": {"username"}, "username": {u.UPN}}).expect(200)
+	c.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200, `data-page="signin-register"`,
+		"I want to use my mobile phone instead", `id="channel-voice"`)
+	c.post(base+"/signin", url.Values{"step": {"registerPhone"}, "number": {"070-123"}, "channel": {"sms"}}).expect(400,
+		`data-page="signin-register"`, `aria-invalid="true"`, "Enter the phone number with its country code", `value="070-123"`)
+	c.post(base+"/signin", url.Values{"step": {"registerPhone"}, "number": {"+46 70 123 45 67"}, "channel": {"sms"}}).expect(200,
+		`data-page="signin-register-phone"`, "We texted a code to &#43;46 701234567")
+	code := s.sentCode("+46701234567")
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	c.post(base+"/signin", url.Values{"step": {"registerFinish"}, "code": {wrong}, "destination": {"+46 701234567"}}).expect(400,
+		`data-page="signin-register-phone"`, `aria-invalid="true"`)
+	c.post(base+"/signin", url.Values{"step": {"registerFinish"}, "code": {code}}).expect(200, `data-page="myapps"`)
+	ms, err := s.a.SecurityInfo.Methods(s.ctx, s.tenant.ID, u.ID)
+	if err != nil || len(ms) != 1 || ms[0].Kind != "phone" || ms[0].Props.PhoneNumber != "+46701234567" {
+		t.Fatalf("methods: %+v %v", ms, err)
+	}
+}

@@ -234,10 +234,21 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		}
 		p.checkPush(w, r, rq, f, cur, true)
 		return
+	case "registerPhone":
+		field = "number"
+		o := method.OptionSMS
+		if form(r, "channel") == "voice" {
+			o = method.OptionVoiceMobile
+		}
+		v, err = p.Engine.RegisterPhoneBegin(ctx, tenantID, f.FlowID, o, form(r, "number"))
 	case "registerFinish":
 		v, err = p.Engine.RegisterFinish(ctx, tenantID, f.FlowID, strings.ReplaceAll(form(r, "code"), " ", ""))
 		if err != nil {
 			en = redisplayEnrolment(r)
+			if dest := form(r, "destination"); en == nil && dest != "" && len(dest) <= 64 {
+				// A mistyped code keeps the person on the code page.
+				en = &signin.Enrolment{Status: phoneCodeSent, Destination: dest}
+			}
 		}
 	case "skip":
 		field = ""
@@ -281,6 +292,10 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 	}
 	p.renderFlow(w, r, rq, http.StatusOK, v, f, notice)
 }
+
+// phoneCodeSent is the engine's status of a phone registration whose
+// code went out.
+const phoneCodeSent = "codeSent"
 
 // finish ends a signed-in flow: the session cookie, then the return
 // address. It reports whether v was such a flow.
@@ -364,6 +379,9 @@ type flowData struct {
 	CanApp    bool
 	CanPush   bool // the authenticator (push) may be set up
 	CanTOTP   bool // any app that shows codes may be set up instead
+	CanSMS    bool // a mobile phone may be set up, checked by a text
+	CanVoice  bool // … or by a call
+	Number    string
 	// Push: the number to type into the app; the enrolment link
 	PushNumber int
 	Link       string
@@ -409,12 +427,18 @@ func (p *Pages) renderFlow(w http.ResponseWriter, r *http.Request, rq *request, 
 		for _, o := range v.Register.Options {
 			d.CanApp = d.CanApp || o == method.OptionSoftwareOath || o == method.OptionPush
 			d.CanPush = d.CanPush || o == method.OptionPush && p.Engine.Push != nil
+			d.CanSMS = d.CanSMS || o == method.OptionSMS
+			d.CanVoice = d.CanVoice || o == method.OptionVoiceMobile
 		}
 		// Any app that shows codes is the alternative the engine accepts
 		// wherever an authenticator app is asked for.
 		d.CanTOTP = d.CanApp
 		name = "signin-register"
-		if en := v.Register.Enrolment; en != nil && en.SecretKey == "" {
+		d.Number = form(r, "number")
+		if en := v.Register.Enrolment; en != nil && en.Status == phoneCodeSent {
+			d.Destination, d.IsVoice = en.Destination, form(r, "channel") == "voice"
+			name = "signin-register-phone"
+		} else if en != nil && en.SecretKey == "" {
 			name, lv = p.pushData(r, rq, f, v, &d)
 		} else if en != nil {
 			d.SecretKey, d.KeyGroups, d.URI = en.SecretKey, groupKey(en.SecretKey), en.URI
