@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vakt-id/vakt/internal/method/push"
+	"github.com/vakt-id/vakt/internal/store"
 )
 
 // await waits until the page shows an element, as a person waits for the
@@ -139,4 +140,33 @@ func (b *tab) text(css string) string {
 		b.t.Fatalf("text of %s: %v", css, err)
 	}
 	return strings.TrimSpace(s)
+}
+
+// TestBrowserRegisterPhone registers a mobile phone in the registration
+// interrupt where the decision accepts one (per-user MFA without
+// security defaults), with the texted code.
+func TestBrowserRegisterPhone(t *testing.T) {
+	chromiumPath(t)
+	s := newSite(t, sqliteStore)
+	if err := s.a.Policies.SetSecurityDefaults(s.ctx, operator, s.tenant.ID, false, "test", true); err != nil {
+		t.Fatal(err)
+	}
+	u := s.user("anna@contoso.com")
+	if _, err := s.a.Admin.SetPerUserMFA(s.ctx, operator, s.tenant.ID, []string{u.UPN}, store.PerUserMFAEnforced); err != nil {
+		t.Fatal(err)
+	}
+	b := newTab(t, s, "en", "en-register-phone", true)
+	b.open("/" + s.tenant.ID + "/signin")
+	b.typeIn("username", u.UPN)
+	b.submit("button.primary")
+	b.typeIn("password", userPassword)
+	b.submit("button.primary")
+	b.arrive("register-interrupt", "signin-register", "I want to use my mobile phone instead")
+	b.press("#phone-option summary")
+	b.typeIn("number", "+46 70 123 45 67")
+	b.submit("#phone-send")
+	b.arrive("phone-code", "signin-register-phone", "We texted a code to +46 701234567")
+	b.typeIn("code", s.sentCode("+46701234567"))
+	b.submit("button.primary")
+	b.arrive("phone-registered", "myapps")
 }
