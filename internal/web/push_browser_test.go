@@ -10,7 +10,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vakt-id/vakt/internal/method/push"
-	"github.com/vakt-id/vakt/internal/store"
 )
 
 // await waits until the page shows an element, as a person waits for the
@@ -22,6 +21,16 @@ func (b *tab) await(css string) {
 	if err := chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS(css))); err != nil {
 		b.t.Fatalf("waiting for %s: %v\n%s", css, err, b.html())
 	}
+}
+
+// signIn types a user name and the password into the sign-in page.
+func (b *tab) signIn(upn string) {
+	b.t.Helper()
+	b.open("/" + b.s.tenant.ID + "/signin")
+	b.typeIn("username", upn)
+	b.submit("button.primary")
+	b.typeIn("password", userPassword)
+	b.submit("button.primary")
 }
 
 // number is the number the page asks to type into the app.
@@ -48,11 +57,7 @@ func TestBrowserPush(t *testing.T) {
 	d := s.enrolDevice(u)
 	base := "/" + s.tenant.ID
 	signIn := func(b *tab) {
-		b.open(base + "/signin")
-		b.typeIn("username", u.UPN)
-		b.submit("button.primary")
-		b.typeIn("password", userPassword)
-		b.submit("button.primary")
+		b.signIn(u.UPN)
 		b.arrive("push-number", "mfa-push", "Approve the sign-in request", "Waiting for your answer in the app")
 	}
 
@@ -72,11 +77,7 @@ func TestBrowserPush(t *testing.T) {
 	// Registration in the interrupt, with its test push.
 	s.user("bo@contoso.com")
 	r := newTab(t, s, "en", "en-push-register", true)
-	r.open(base + "/signin")
-	r.typeIn("username", "bo@contoso.com")
-	r.submit("button.primary")
-	r.typeIn("password", userPassword)
-	r.submit("button.primary")
+	r.signIn("bo@contoso.com")
 	r.arrive("register-interrupt", "signin-register", "I want to use a different authenticator app")
 	r.submit("#setup-push")
 	r.arrive("push-setup", "signin-register-push", "Set up the authenticator app", "Waiting for your app to connect")
@@ -121,11 +122,7 @@ func TestBrowserPushWithoutJavaScript(t *testing.T) {
 	u := s.user("anna@contoso.com")
 	d := s.enrolDevice(u)
 	b := newTab(t, s, "en", "nojs-push", false)
-	b.open("/" + s.tenant.ID + "/signin")
-	b.typeIn("username", u.UPN)
-	b.submit("button.primary")
-	b.typeIn("password", userPassword)
-	b.submit("button.primary")
+	b.signIn(u.UPN)
 	b.arrive("push-number", "mfa-push")
 	s.answer(d, "signin", push.Approve, b.number())
 	b.await(`body[data-page="myapps"]`) // no click: the refresh
@@ -148,19 +145,9 @@ func (b *tab) text(css string) string {
 func TestBrowserRegisterPhone(t *testing.T) {
 	chromiumPath(t)
 	s := newSite(t, sqliteStore)
-	if err := s.a.Policies.SetSecurityDefaults(s.ctx, operator, s.tenant.ID, false, "test", true); err != nil {
-		t.Fatal(err)
-	}
-	u := s.user("anna@contoso.com")
-	if _, err := s.a.Admin.SetPerUserMFA(s.ctx, operator, s.tenant.ID, []string{u.UPN}, store.PerUserMFAEnforced); err != nil {
-		t.Fatal(err)
-	}
+	u := s.perUserMFAUser("anna@contoso.com")
 	b := newTab(t, s, "en", "en-register-phone", true)
-	b.open("/" + s.tenant.ID + "/signin")
-	b.typeIn("username", u.UPN)
-	b.submit("button.primary")
-	b.typeIn("password", userPassword)
-	b.submit("button.primary")
+	b.signIn(u.UPN)
 	b.arrive("register-interrupt", "signin-register", "I want to use my mobile phone instead")
 	b.press("#phone-option summary")
 	b.typeIn("number", "+46 70 123 45 67")

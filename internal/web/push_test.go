@@ -76,6 +76,30 @@ func (s *site) answer(d *device.Client, purpose string, dec push.Decision, numbe
 	}
 }
 
+// signIn sends a user name and the password, as a browser without
+// JavaScript does; the answer is the next step's page.
+func (c *client) signIn(upn string) *client {
+	c.t.Helper()
+	base := "/" + c.s.tenant.ID
+	c.get(base + "/signin")
+	c.post(base+"/signin", url.Values{"step": {"username"}, "username": {upn}}).expect(200)
+	return c.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}})
+}
+
+// perUserMFAUser is a user of a tenant without security defaults whose
+// per-user MFA is enforced: the decision then accepts a phone too.
+func (s *site) perUserMFAUser(upn string) store.User {
+	s.t.Helper()
+	if err := s.a.Policies.SetSecurityDefaults(s.ctx, operator, s.tenant.ID, false, "test", true); err != nil {
+		s.t.Fatal(err)
+	}
+	u := s.user(upn)
+	if _, err := s.a.Admin.SetPerUserMFA(s.ctx, operator, s.tenant.ID, []string{u.UPN}, store.PerUserMFAEnforced); err != nil {
+		s.t.Fatal(err)
+	}
+	return u
+}
+
 var numberRE = regexp.MustCompile(`data-number="(\d+)"`)
 
 func numberOn(t *testing.T, page string) int {
@@ -111,10 +135,8 @@ func TestPushPages(t *testing.T) {
 	base := "/" + s.tenant.ID
 
 	signIn := func() (*client, int) {
-		c := s.client()
-		c.get(base + "/signin")
-		c.post(base+"/signin", url.Values{"step": {"username"}, "username": {u.UPN}}).expect(200)
-		page := c.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200,
+		c := s.client().signIn(u.UPN)
+		page := c.expect(200,
 			"Approve the sign-in request", `data-page="mfa-push"`, `<script src="/assets/web/push.js" defer></script>`,
 			`<noscript><meta http-equiv="refresh" content="3;url=`+base+`/signin"></noscript>`,
 			`data-status-url="`+base+`/signin/push/status"`)
@@ -215,10 +237,8 @@ func TestPushStatusBadInput(t *testing.T) {
 	}
 
 	// A code step: no push to follow.
-	b := s.client()
-	b.get(base + "/signin")
-	b.post(base+"/signin", url.Values{"step": {"username"}, "username": {"bo@contoso.com"}}).expect(200)
-	b.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200, `data-page="mfa-code"`)
+	b := s.client().signIn("bo@contoso.com")
+	b.expect(200, `data-page="mfa-code"`)
 	if st := b.pushStatus(""); b.status != 400 || st["error"] != "noPushSent" {
 		t.Fatalf("code step: %d %v", b.status, st)
 	}
@@ -227,11 +247,9 @@ func TestPushStatusBadInput(t *testing.T) {
 	b.post(base+"/signin", url.Values{"step": {"pushPoll"}, "csrf": {""}}).expect(403)
 	b.post(base+"/signin", url.Values{"step": {"pushPoll"}, "csrf": {c.token()}}).expect(403)
 	// The registration interrupt before the set-up started.
-	r := s.client()
 	s.user("cia@contoso.com")
-	r.get(base + "/signin")
-	r.post(base+"/signin", url.Values{"step": {"username"}, "username": {"cia@contoso.com"}}).expect(200)
-	r.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200, `data-page="signin-register"`)
+	r := s.client().signIn("cia@contoso.com")
+	r.expect(200, `data-page="signin-register"`)
 	if st := r.pushStatus(""); r.status != 400 || st["error"] != "noPushSent" {
 		t.Fatalf("interrupt: %d %v", r.status, st)
 	}
@@ -246,10 +264,8 @@ func TestPushRegistrationPages(t *testing.T) {
 	s := newSite(t, sqliteStore)
 	u := s.user("anna@contoso.com")
 	base := "/" + s.tenant.ID
-	c := s.client()
-	c.get(base + "/signin")
-	c.post(base+"/signin", url.Values{"step": {"username"}, "username": {u.UPN}}).expect(200)
-	c.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200, `id="setup-push"`,
+	c := s.client().signIn(u.UPN)
+	c.expect(200, `id="setup-push"`,
 		"I want to use a different authenticator app")
 	page := c.post(base+"/signin", url.Values{"step": {"registerBegin"}, "option": {"push"}}).expect(200,
 		`data-page="signin-register-push"`, `class="qr"`, `data-waiting="waitingForDevice"`)
@@ -283,10 +299,8 @@ func TestSecurityInfoPush(t *testing.T) {
 	s := newSite(t, sqliteStore)
 	u := s.user("anna@contoso.com")
 	base := "/" + s.tenant.ID
-	c := s.client()
-	c.get(base + "/signin")
-	c.post(base+"/signin", url.Values{"step": {"username"}, "username": {u.UPN}}).expect(200)
-	c.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200, `data-page="signin-register"`)
+	c := s.client().signIn(u.UPN)
+	c.expect(200, `data-page="signin-register"`)
 	c.post(base+"/signin", url.Values{"step": {"skip"}}).expect(200, `data-page="myapps"`)
 	c.get(base+"/mysecurityinfo?view=add").expect(200, `data-page="si-add"`)
 	page := c.post(base+"/mysecurityinfo", url.Values{"action": {"add"}, "kind": {"softwareOath"}}).expect(200,
@@ -326,10 +340,7 @@ func TestSecurityInfoPush(t *testing.T) {
 	}
 	// Another user cannot see this enrolment, nor its page.
 	other := s.user("bo@contoso.com")
-	o := s.client()
-	o.get(base + "/signin")
-	o.post(base+"/signin", url.Values{"step": {"username"}, "username": {other.UPN}}).expect(200)
-	o.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200)
+	o := s.client().signIn(other.UPN)
 	o.post(base+"/signin", url.Values{"step": {"skip"}}).expect(200, `data-page="myapps"`)
 	if code, m := st(o, "?id="+id[1]); code != 404 || m["error"] != "enrolmentNotFound" {
 		t.Fatalf("another user's enrolment: %d %v", code, m)
@@ -365,18 +376,10 @@ func TestSecurityInfoPush(t *testing.T) {
 // step with the error, the texted code signs in and saves the phone.
 func TestRegisterPhonePages(t *testing.T) {
 	s := newSite(t, sqliteStore)
-	if err := s.a.Policies.SetSecurityDefaults(s.ctx, operator, s.tenant.ID, false, "test", true); err != nil {
-		t.Fatal(err)
-	}
-	u := s.user("anna@contoso.com")
-	if _, err := s.a.Admin.SetPerUserMFA(s.ctx, operator, s.tenant.ID, []string{u.UPN}, store.PerUserMFAEnforced); err != nil {
-		t.Fatal(err)
-	}
+	u := s.perUserMFAUser("anna@contoso.com")
 	base := "/" + s.tenant.ID
-	c := s.client()
-	c.get(base + "/signin")
-	c.post(base+"/signin", url.Values{"step": {"username"}, "username": {u.UPN}}).expect(200)
-	c.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200, `data-page="signin-register"`,
+	c := s.client().signIn(u.UPN)
+	c.expect(200, `data-page="signin-register"`,
 		"I want to use my mobile phone instead", `id="channel-voice"`)
 	c.post(base+"/signin", url.Values{"step": {"registerPhone"}, "number": {"070-123"}, "channel": {"sms"}}).expect(400,
 		`data-page="signin-register"`, `aria-invalid="true"`, "Enter the phone number with its country code", `value="070-123"`)
