@@ -127,6 +127,7 @@ type flowData struct {
 	PushEnrolment       string                  `json:"pushEnrolment,omitempty"`
 	ContactChallenge    string                  `json:"contactChallenge,omitempty"` // a phone registered in the interrupt: its code
 	ContactOption       method.Option           `json:"contactOption,omitempty"`
+	PushContext         *PushContext            `json:"pushContext,omitempty"`
 	Risk                []string                `json:"risk,omitempty"`
 	RegistrationSkipped bool                    `json:"registrationSkipped,omitempty"`
 	PasswordChanged     bool                    `json:"passwordChanged,omitempty"`
@@ -278,7 +279,7 @@ func (e *Engine) view(f store.Flow, d flowData) View {
 	case StateMFA:
 		v.MFA = &MFAView{Options: d.Decision.Options, Selected: d.Selected, CodeSent: d.ChallengeID != "", Destination: d.Destination}
 		if d.Selected == method.OptionPush && d.ChallengeID != "" {
-			v.MFA.Push = &PushView{Number: d.PushNumber, ExpiresAt: d.PushExpires}
+			v.MFA.Push = &PushView{Number: d.PushNumber, ExpiresAt: d.PushExpires, Context: d.PushContext}
 		}
 	case StateRegister:
 		v.Register = &RegisterView{Options: d.Decision.RegisterOptions, Skippable: d.Decision.Skippable}

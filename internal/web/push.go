@@ -238,6 +238,15 @@ func (p *Pages) pushData(r *http.Request, rq *request, f flowRef, v signin.View,
 			return "mfa-push", nil
 		}
 		d.PushNumber = v.MFA.Push.Number
+		if c := v.MFA.Push.Context; c != nil {
+			d.PushApp, d.PushWhere = c.App, c.Location
+			switch {
+			case c.IPAddress != "" && c.Location != "":
+				d.PushWhere += " (" + c.IPAddress + ")"
+			case c.IPAddress != "":
+				d.PushWhere = c.IPAddress
+			}
+		}
 		return "mfa-push", signinLive(rq, string(push.Pending), 3)
 	case signin.StateRegister:
 		en := v.Register.Enrolment

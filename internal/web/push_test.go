@@ -139,7 +139,7 @@ func TestPushPages(t *testing.T) {
 		page := c.expect(200,
 			"Approve the sign-in request", `data-page="mfa-push"`, `<script src="/assets/web/push.js" defer></script>`,
 			`<noscript><meta http-equiv="refresh" content="3;url=`+base+`/signin"></noscript>`,
-			`data-status-url="`+base+`/signin/push/status"`)
+			`data-status-url="`+base+`/signin/push/status"`, "Your app shows the request with these details:", "<dd>127.0.0.1</dd>")
 		return c, numberOn(t, page)
 	}
 

@@ -384,6 +384,8 @@ type flowData struct {
 	Number    string
 	// Push: the number to type into the app; the enrolment link
 	PushNumber int
+	PushApp    string // what the app shows with the request
+	PushWhere  string
 	Link       string
 	AnotherKey string // the heading of the other ways, when not "Sign in another way"
 	SecretKey  string
