@@ -398,3 +398,34 @@ func TestRegisterPhonePages(t *testing.T) {
 		t.Fatalf("methods: %+v %v", ms, err)
 	}
 }
+
+// TestPushOutstanding: while one sign-in's push waits, a second sign-in
+// gets none; its page says so and offers to send one (refused while the
+// first waits) and the other ways, under "I can't use my authenticator
+// app right now".
+func TestPushOutstanding(t *testing.T) {
+	s := newSite(t, sqliteStore)
+	u := s.user("anna@contoso.com")
+	d := s.enrolDevice(u)
+	if _, err := s.a.SecurityInfo.SetPhone(s.ctx, operator, s.tenant.ID, u.ID, "mobile", "+46701234599"); err != nil {
+		t.Fatal(err)
+	}
+	base := "/" + s.tenant.ID
+	first := s.client().signIn(u.UPN)
+	first.expect(200, `data-page="mfa-push"`, `id="push-number"`, "I can&#39;t use my authenticator app right now",
+		"Text a code to my mobile phone")
+	second := s.client().signIn(u.UPN)
+	page := second.expect(200, `data-page="mfa-push"`, "We could not send a request to your authenticator app just now", `id="push-send"`)
+	if strings.Contains(page, `id="push-number"`) || strings.Contains(page, "push.js") {
+		t.Fatalf("a page without a push follows one:\n%s", page)
+	}
+	second.post(base+"/signin", url.Values{"step": {"select"}, "option": {"push"}}).expect(409,
+		"A request is already waiting in your authenticator app")
+	second.post(base+"/signin", url.Values{"step": {"select"}, "option": {"sms"}}).expect(200, `data-page="mfa-phone"`)
+	// Once the first push is answered, a new one can go out.
+	s.answer(d, "signin", push.Deny, 0)
+	first.get(base+"/signin").expect(200, `data-page="signin-blocked"`)
+	s.advance(time.Minute)
+	third := s.client().signIn(u.UPN)
+	third.expect(200, `data-page="mfa-push"`, `id="push-number"`)
+}
