@@ -37,6 +37,9 @@ func (e *Engine) PushStatus(ctx context.Context, tenantID, flowID string, wait t
 			return "", errNoPush()
 		}
 		if en.ChallengeID == "" {
+			if !en.ExpiresAt.After(e.now()) {
+				return string(push.Expired), nil // the link was never used
+			}
 			return PushWaitingForDevice, nil
 		}
 		id = en.ChallengeID

@@ -254,6 +254,9 @@ func (p *Pages) pushData(r *http.Request, rq *request, f flowRef, v signin.View,
 			d.PushNumber = en.Number
 			return "signin-register-push", signinLive(rq, string(push.Pending), 3)
 		}
+		if !en.ExpiresAt.IsZero() && !en.ExpiresAt.After(p.now()) {
+			return "signin-register-push", nil // the link was never used: start again
+		}
 		link := en.Link
 		if link == "" {
 			link = enrolLink(r, f.FlowID)

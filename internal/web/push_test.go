@@ -429,3 +429,31 @@ func TestPushOutstanding(t *testing.T) {
 	third := s.client().signIn(u.UPN)
 	third.expect(200, `data-page="mfa-push"`, `id="push-number"`)
 }
+
+// TestPushEnrolmentExpires: an enrolment link never used expires; the
+// sign-in page then stops following it and offers to start again, and
+// so does security info.
+func TestPushEnrolmentExpires(t *testing.T) {
+	s := newSite(t, sqliteStore)
+	u := s.user("anna@contoso.com")
+	base := "/" + s.tenant.ID
+	c := s.client().signIn(u.UPN)
+	c.post(base+"/signin", url.Values{"step": {"registerBegin"}, "option": {"push"}}).expect(200, `data-waiting="waitingForDevice"`)
+	s.advance(11 * time.Minute)
+	if st := c.pushStatus(""); st["status"] != "expired" {
+		t.Fatalf("status of an expired link: %v", st)
+	}
+	page := c.get(base+"/signin").expect(200, `data-page="signin-register-push"`, "The setup link is no longer shown", "Start the setup again")
+	if strings.Contains(page, "push.js") || strings.Contains(page, `class="qr"`) {
+		t.Fatalf("an expired link is still followed or shown:\n%s", page)
+	}
+	c.post(base+"/signin", url.Values{"step": {"registerBegin"}, "option": {"push"}}).expect(200, `class="qr"`, `data-waiting="waitingForDevice"`)
+
+	// Security info.
+	c.post(base+"/signin", url.Values{"step": {"skip"}}).expect(200, `data-page="myapps"`)
+	page = c.post(base+"/mysecurityinfo", url.Values{"action": {"add"}, "kind": {"softwareOath"}}).expect(200, `data-page="si-push"`)
+	id := enrolIDRE.FindStringSubmatch(page)
+	s.advance(11 * time.Minute)
+	c.get(base + "/mysecurityinfo/push/status?id=" + id[1]).expect(200, `"status":"expired"`)
+	c.get(base+"/mysecurityinfo?view=push&id="+id[1]).expect(404, "The setup link has been used or has expired")
+}

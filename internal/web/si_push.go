@@ -134,6 +134,9 @@ func (p *Pages) siPushStatus(w http.ResponseWriter, r *http.Request) {
 			return "", http.StatusNotFound, "enrolmentNotFound"
 		}
 		if c == nil {
+			if !en.ExpiresAt.After(p.now()) {
+				return string(push.Expired), 0, ""
+			}
 			return signin.PushWaitingForDevice, 0, ""
 		}
 		if c.Status == string(push.Pending) && wait > 0 {
