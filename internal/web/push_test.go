@@ -454,6 +454,6 @@ func TestPushEnrolmentExpires(t *testing.T) {
 	page = c.post(base+"/mysecurityinfo", url.Values{"action": {"add"}, "kind": {"softwareOath"}}).expect(200, `data-page="si-push"`)
 	id := enrolIDRE.FindStringSubmatch(page)
 	s.advance(11 * time.Minute)
-	c.get(base + "/mysecurityinfo/push/status?id=" + id[1]).expect(200, `"status":"expired"`)
+	c.get(base+"/mysecurityinfo/push/status?id="+id[1]).expect(200, `"status":"expired"`)
 	c.get(base+"/mysecurityinfo?view=push&id="+id[1]).expect(404, "The setup link has been used or has expired")
 }
