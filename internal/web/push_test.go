@@ -311,7 +311,7 @@ func TestSecurityInfoPush(t *testing.T) {
 		t.Fatalf("no enrolment on the page:\n%s", page)
 	}
 	st := func(cl *client, q string) (int, map[string]string) {
-		cl.get(base + "/mysecurityinfo/push/status" + q)
+		cl.get(base + "/mysecurityinfo?view=pushStatus" + strings.Replace(q, "?", "&", 1))
 		var m map[string]string
 		if err := json.Unmarshal([]byte(cl.last), &m); err != nil {
 			t.Fatalf("not JSON (%d): %s", cl.status, cl.last)
@@ -334,9 +334,14 @@ func TestSecurityInfoPush(t *testing.T) {
 	if code, m := st(c, "?id="+id[1]+"&wait=x"); code != 400 || m["error"] != "invalidWait" {
 		t.Fatalf("bad wait: %d %v", code, m)
 	}
-	req, _ := http.NewRequest("POST", s.srv.URL+base+"/mysecurityinfo/push/status?id="+id[1], nil)
-	if c.do(req); c.status != 405 {
+	// Other methods are the page's: a POST without its form token, a PUT.
+	req, _ := http.NewRequest("POST", s.srv.URL+base+"/mysecurityinfo?view=pushStatus&id="+id[1], nil)
+	if c.do(req); c.status != 403 {
 		t.Fatalf("POST: %d", c.status)
+	}
+	req, _ = http.NewRequest("PUT", s.srv.URL+base+"/mysecurityinfo?view=pushStatus&id="+id[1], nil)
+	if c.do(req); c.status != 405 {
+		t.Fatalf("PUT: %d", c.status)
 	}
 	// Another user cannot see this enrolment, nor its page.
 	other := s.user("bo@contoso.com")
@@ -454,6 +459,6 @@ func TestPushEnrolmentExpires(t *testing.T) {
 	page = c.post(base+"/mysecurityinfo", url.Values{"action": {"add"}, "kind": {"softwareOath"}}).expect(200, `data-page="si-push"`)
 	id := enrolIDRE.FindStringSubmatch(page)
 	s.advance(11 * time.Minute)
-	c.get(base+"/mysecurityinfo/push/status?id="+id[1]).expect(200, `"status":"expired"`)
+	c.get(base+"/mysecurityinfo?view=pushStatus&id="+id[1]).expect(200, `"status":"expired"`)
 	c.get(base+"/mysecurityinfo?view=push&id="+id[1]).expect(404, "The setup link has been used or has expired")
 }

@@ -85,6 +85,10 @@ func (p *Pages) actor(r *http.Request, u store.User) directory.Actor {
 func (p *Pages) securityInfo(w http.ResponseWriter, r *http.Request, rq *request) {
 	ctx := r.Context()
 	here := rq.base + "/mysecurityinfo"
+	if r.Method == http.MethodGet && r.URL.Query().Get("view") == "pushStatus" {
+		p.siPushStatus(w, r) // JSON for push.js, not a page
+		return
+	}
 	s, u, ok := p.requireSession(w, r, rq, here)
 	if !ok {
 		return

@@ -87,7 +87,7 @@ func (p *Pages) siPushPage(w http.ResponseWriter, r *http.Request, rq *request, 
 		return
 	}
 	here := rq.base + "/mysecurityinfo?view=push&id=" + url.QueryEscape(id)
-	status := rq.base + "/mysecurityinfo/push/status?id=" + url.QueryEscape(id)
+	status := rq.base + "/mysecurityinfo?view=pushStatus&id=" + url.QueryEscape(id)
 	switch {
 	case c == nil:
 		if en.ExpiresAt.Before(p.now()) {
@@ -118,7 +118,8 @@ func (p *Pages) siPushPage(w http.ResponseWriter, r *http.Request, rq *request, 
 }
 
 // siPushStatus answers the security-info page's script: GET
-// {base}/mysecurityinfo/push/status?id=ENROLMENT&wait=N.
+// {base}/mysecurityinfo?view=pushStatus&id=ENROLMENT&wait=N (a view of
+// the page's own address, which the interface contract lists).
 func (p *Pages) siPushStatus(w http.ResponseWriter, r *http.Request) {
 	p.serveStatus(w, r, func(t store.Tenant, wait time.Duration) (string, int, string) {
 		ck, err := r.Cookie(signin.SessionCookie)

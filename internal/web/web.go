@@ -97,7 +97,6 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 		mux.Handle(path, cop.Handler(p.page(h)))
 	}
 	mux.Handle("/{tenant}/signin/push/status", http.HandlerFunc(p.pushStatus))
-	mux.Handle("/{tenant}/mysecurityinfo/push/status", http.HandlerFunc(p.siPushStatus))
 }
 
 // pageFunc handles one page for a resolved tenant.
