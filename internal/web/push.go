@@ -142,8 +142,11 @@ func (p *Pages) checkPush(w http.ResponseWriter, r *http.Request, rq *request, f
 		return
 	}
 	var notice []fieldError
-	if asked && (status == string(push.Pending) || status == signin.PushWaitingForDevice) {
+	switch {
+	case asked && status == string(push.Pending):
 		notice = []fieldError{{Message: rq.tr.T("push.notYet")}}
+	case asked && status == signin.PushWaitingForDevice:
+		notice = []fieldError{{Message: rq.tr.T("push.notConnected")}}
 	}
 	p.renderFlow(w, r, rq, http.StatusOK, v, f, notice)
 }

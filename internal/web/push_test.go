@@ -273,6 +273,7 @@ func TestPushRegistrationPages(t *testing.T) {
 	if link == nil {
 		t.Fatalf("no link:\n%s", page)
 	}
+	c.post(base+"/signin", url.Values{"step": {"pushPoll"}}).expect(200, "Your app has not used the link yet", `class="qr"`)
 	// Reloaded before the device enrols: the same link and its QR code.
 	c.get(base+"/signin").expect(200, `data-page="signin-register-push"`, link[1], `class="qr"`)
 	if st := c.pushStatus(""); st["status"] != "waitingForDevice" {
