@@ -389,6 +389,7 @@ func TestRegisterPhonePages(t *testing.T) {
 		"I want to use my mobile phone instead", `id="channel-voice"`)
 	c.post(base+"/signin", url.Values{"step": {"registerPhone"}, "number": {"070-123"}, "channel": {"sms"}}).expect(400,
 		`data-page="signin-register"`, `aria-invalid="true"`, "Enter the phone number with its country code", `value="070-123"`)
+	noRawHostile(t, "phone number", c.post(base+"/signin", url.Values{"step": {"registerPhone"}, "number": {hostile}, "channel": {hostile}}).expect(400))
 	c.post(base+"/signin", url.Values{"step": {"registerPhone"}, "number": {"+46 70 123 45 67"}, "channel": {"sms"}}).expect(200,
 		`data-page="signin-register-phone"`, "We texted a code to &#43;46 701234567")
 	code := s.sentCode("+46701234567")
@@ -398,6 +399,8 @@ func TestRegisterPhonePages(t *testing.T) {
 	}
 	c.post(base+"/signin", url.Values{"step": {"registerFinish"}, "code": {wrong}, "destination": {"+46 701234567"}}).expect(400,
 		`data-page="signin-register-phone"`, `aria-invalid="true"`)
+	noRawHostile(t, "destination", c.post(base+"/signin", url.Values{"step": {"registerFinish"}, "code": {wrong}, "destination": {hostile},
+		"channel": {hostile}}).expect(400))
 	c.post(base+"/signin", url.Values{"step": {"registerFinish"}, "code": {code}}).expect(200, `data-page="myapps"`)
 	ms, err := s.a.SecurityInfo.Methods(s.ctx, s.tenant.ID, u.ID)
 	if err != nil || len(ms) != 1 || ms[0].Kind != "phone" || ms[0].Props.PhoneNumber != "+46701234567" {

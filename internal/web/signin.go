@@ -48,8 +48,10 @@ func (p *Pages) setFlow(w http.ResponseWriter, f flowRef) {
 }
 
 func (p *Pages) clearFlow(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: flowCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.SecureCookies,
-		SameSite: http.SameSiteLaxMode})
+	for _, name := range []string{flowCookie, enrolCookie} {
+		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.SecureCookies,
+			SameSite: http.SameSiteLaxMode})
+	}
 }
 
 func readFlow(r *http.Request) (flowRef, bool) {
