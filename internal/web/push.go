@@ -159,6 +159,9 @@ func (p *Pages) renderBlocked(w http.ResponseWriter, r *http.Request, rq *reques
 		string(push.WrongNumber): "blocked.pushWrongNumber", string(push.Expired): "blocked.pushExpired"}[status]
 	if key == "" {
 		key = blockKey(v.Blocked.Code)
+		if key == "blocked.callDenied" { // the answer came between two reads; it was not a call
+			key = "blocked.generic"
+		}
 	}
 	d := flowData{Username: f.Username, BlockKey: key, BlockCode: v.Blocked.Code, CorrelationID: v.Blocked.CorrelationID}
 	p.render(w, r, rq, http.StatusOK, "signin-blocked", p.newView(r, rq, "signin.title", d))
