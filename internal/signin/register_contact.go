@@ -19,6 +19,10 @@ import (
 // contact rules are used unchanged. Proving the phone also passes the
 // second factor of this sign-in.
 
+// PhoneCodeSent is a phone registration's enrolment status once its code
+// went out.
+const PhoneCodeSent = "codeSent"
+
 // RegisterPhoneBegin sends the verification code for a new mobile phone
 // by text (method.OptionSMS) or call (method.OptionVoiceMobile).
 func (e *Engine) RegisterPhoneBegin(ctx context.Context, tenantID, flowID string, o method.Option, number string) (View, error) {
@@ -51,7 +55,7 @@ func (e *Engine) RegisterPhoneBegin(ctx context.Context, tenantID, flowID string
 		return View{}, err
 	}
 	v := e.view(f, d)
-	v.Register.Enrolment = &Enrolment{Status: "codeSent", Destination: securityinfo.DisplayPhone(e164)}
+	v.Register.Enrolment = &Enrolment{Status: PhoneCodeSent, Destination: securityinfo.DisplayPhone(e164)}
 	return v, nil
 }
 

@@ -295,9 +295,7 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 	p.renderFlow(w, r, rq, http.StatusOK, v, f, notice)
 }
 
-// phoneCodeSent is the engine's status of a phone registration whose
-// code went out.
-const phoneCodeSent = "codeSent"
+const phoneCodeSent = signin.PhoneCodeSent
 
 // finish ends a signed-in flow: the session cookie, then the return
 // address. It reports whether v was such a flow.
