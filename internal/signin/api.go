@@ -120,7 +120,8 @@ func (a *API) step(w http.ResponseWriter, r *http.Request, tenantID, flowID, ste
 		Option              string `json:"option"`
 		Code                string `json:"code"`
 		NewPassword         string `json:"newPassword"`
-		Wait                int    `json:"wait"` // push/poll: seconds to wait for the answer
+		PhoneNumber         string `json:"phoneNumber"` // register/begin of a phone
+		Wait                int    `json:"wait"`        // push/poll: seconds to wait for the answer
 		// Security keys and passkeys: the browser's answer, the kind
 		// of key to register and its name.
 		Credential  json.RawMessage `json:"credential"`
@@ -151,6 +152,9 @@ func (a *API) step(w http.ResponseWriter, r *http.Request, tenantID, flowID, ste
 	case "register/begin":
 		if in.Option == string(method.OptionPush) {
 			return e.RegisterPushBegin(ctx, tenantID, flowID)
+		}
+		if in.Option == string(method.OptionSMS) || in.Option == string(method.OptionVoiceMobile) {
+			return e.RegisterPhoneBegin(ctx, tenantID, flowID, method.Option(in.Option), in.PhoneNumber)
 		}
 		return e.RegisterBegin(ctx, tenantID, flowID)
 	case "push/poll":

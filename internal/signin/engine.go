@@ -126,6 +126,9 @@ type flowData struct {
 	PushNumber          int                     `json:"pushNumber,omitempty"`
 	PushExpires         time.Time               `json:"pushExpires,omitempty"`
 	PushEnrolment       string                  `json:"pushEnrolment,omitempty"`
+	ContactChallenge    string                  `json:"contactChallenge,omitempty"` // a phone registered in the interrupt: its code
+	ContactOption       method.Option           `json:"contactOption,omitempty"`
+	PushContext         *PushContext            `json:"pushContext,omitempty"`
 	Risk                []string                `json:"risk,omitempty"`
 	RegistrationSkipped bool                    `json:"registrationSkipped,omitempty"`
 	PasswordChanged     bool                    `json:"passwordChanged,omitempty"`
@@ -182,6 +185,8 @@ type Enrolment struct {
 	Number    int       `json:"number,omitempty"`
 	Status    string    `json:"status,omitempty"`
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+	// Destination is where a new phone's code went.
+	Destination string `json:"destination,omitempty"`
 }
 
 // BlockView explains a blocked sign-in with an id for the helpdesk.
@@ -286,7 +291,7 @@ func (e *Engine) view(f store.Flow, d flowData) View {
 	case StateMFA:
 		v.MFA = &MFAView{Options: d.Decision.Options, Selected: d.Selected, CodeSent: d.ChallengeID != "", Destination: d.Destination}
 		if d.Selected == method.OptionPush && d.ChallengeID != "" {
-			v.MFA.Push = &PushView{Number: d.PushNumber, ExpiresAt: d.PushExpires}
+			v.MFA.Push = &PushView{Number: d.PushNumber, ExpiresAt: d.PushExpires, Context: d.PushContext}
 		}
 	case StateRegister:
 		v.Register = &RegisterView{Options: d.Decision.RegisterOptions, Skippable: d.Decision.Skippable}

@@ -28,8 +28,18 @@ type PushService interface {
 // PushView is the push waiting for an answer: the number the user types
 // into the app (number matching) and until when it waits.
 type PushView struct {
-	Number    int       `json:"number"`
-	ExpiresAt time.Time `json:"expiresAt"`
+	Number    int          `json:"number"`
+	ExpiresAt time.Time    `json:"expiresAt"`
+	Context   *PushContext `json:"context,omitempty"`
+}
+
+// PushContext is what the device shows with the request, as the
+// methods policy's feature settings allow (app; coarse location and
+// address), so the sign-in page can say what to expect there.
+type PushContext struct {
+	App       string `json:"app,omitempty"`
+	Location  string `json:"location,omitempty"`
+	IPAddress string `json:"ipAddress,omitempty"`
 }
 
 // RiskUserReported is logged with a sign-in the user reported.
@@ -53,6 +63,10 @@ func (e *Engine) sendPush(ctx context.Context, f store.Flow, d *flowData) error 
 		return err
 	}
 	d.ChallengeID, d.PushNumber, d.PushExpires = c.ID, c.Number, c.ExpiresAt
+	d.PushContext = nil
+	if c.AppName != "" || c.Location != "" || c.IPAddress != "" {
+		d.PushContext = &PushContext{App: c.AppName, Location: c.Location, IPAddress: c.IPAddress}
+	}
 	return nil
 }
 
@@ -176,7 +190,7 @@ func (e *Engine) RegisterPushBegin(ctx context.Context, tenantID, flowID string)
 	if err != nil {
 		return View{}, err
 	}
-	d.PushEnrolment, d.EnrolmentID = l.ID, ""
+	d.PushEnrolment, d.EnrolmentID, d.ContactChallenge = l.ID, "", ""
 	if f, err = e.save(ctx, f, d, StateRegister); err != nil {
 		return View{}, err
 	}

@@ -419,7 +419,7 @@ func (e *Engine) RegisterBegin(ctx context.Context, tenantID, flowID string) (Vi
 	if err != nil {
 		return View{}, err
 	}
-	d.EnrolmentID, d.PushEnrolment = en.MethodID, ""
+	d.EnrolmentID, d.PushEnrolment, d.ContactChallenge = en.MethodID, "", ""
 	f, err = e.save(ctx, f, d, StateRegister)
 	if err != nil {
 		return View{}, err
@@ -438,6 +438,9 @@ func (e *Engine) RegisterFinish(ctx context.Context, tenantID, flowID, code stri
 	}
 	if d.PushEnrolment != "" && code == "" {
 		return e.registerPushFinish(ctx, f, d)
+	}
+	if d.ContactChallenge != "" {
+		return e.registerPhoneFinish(ctx, f, d, code)
 	}
 	if d.EnrolmentID == "" {
 		return View{}, apperr.Invalidf("Start the registration first.").WithCode("registrationNotStarted")

@@ -259,7 +259,8 @@ var words = map[string]map[string]string{
 
 // TestBrowserJourney is a person's whole journey, in English and then in
 // Swedish: first sign-in under security defaults with "skip for now",
-// adding an authenticator app from the page's key, a phone and an email
+// adding an authenticator app from the page's key (choosing "a different
+// authenticator app" over the push set-up), a phone and an email
 // address, changing the default, removing a method after confirming,
 // signing in with the app's code, and resetting the password with an
 // emailed code.
@@ -299,6 +300,9 @@ func journey(t *testing.T, lang string) {
 	b.arrive("add-method", "si-add")
 	b.press("#kind-softwareOath")
 	b.submit("button.primary")
+	// The authenticator with push is offered first; choose any code app.
+	b.arrive("authenticator-push-setup", "si-push")
+	b.submit("#other-app")
 	b.arrive("authenticator-setup", "si-app")
 	b.press("details.cantscan summary")
 	b.shot("cant-scan")

@@ -86,6 +86,7 @@ func newSiteAt(t testing.TB, newStore storetest.NewStore, localhost bool) *site 
 	}
 	s.a.SecurityInfo.Sender = delivery.NewDevRouter(ob)
 	s.a.SignIn.Now, s.a.SecurityInfo.Now, s.a.Policies.Now = s.clock, s.clock, s.clock
+	s.a.Authenticator.Now = s.clock
 	srv.Config.Handler = s.a.Handler()
 	srv.Start()
 	s.srv = srv

@@ -72,6 +72,8 @@ type view struct {
 	Notice   string
 	Script   bool // the page loads webauthn.js (keys.go)
 	D        any
+	// Live follows a push on this page (script, or refresh without it).
+	Live *live
 }
 
 // ErrorFor returns the message for a field, "" when it has none.

@@ -68,6 +68,9 @@ type siData struct {
 	Answers      map[string]string
 	LimitReached bool
 	Key          keyView
+	// Authenticator (push): the enrolment link, then the test's number
+	Link       string
+	PushNumber int
 }
 
 type choiceItem struct {
@@ -85,6 +88,10 @@ func (p *Pages) actor(r *http.Request, u store.User) directory.Actor {
 func (p *Pages) securityInfo(w http.ResponseWriter, r *http.Request, rq *request) {
 	ctx := r.Context()
 	here := rq.base + "/mysecurityinfo"
+	if r.Method == http.MethodGet && r.URL.Query().Get("view") == "pushStatus" {
+		p.siPushStatus(w, r) // JSON for push.js, not a page
+		return
+	}
 	s, u, ok := p.requireSession(w, r, rq, here)
 	if !ok {
 		return
@@ -97,7 +104,12 @@ func (p *Pages) securityInfo(w http.ResponseWriter, r *http.Request, rq *request
 	// With a second factor registered, changing security info takes a
 	// fresh one: a stolen session alone must not be able to add the
 	// thief's phone.
-	if hasMFAMethod(ms, p.now()) && (s.MFAAt == nil || p.now().Sub(*s.MFAAt) > p.recentMFA()) {
+	check := ms
+	if q := r.URL.Query(); r.Method == http.MethodGet && q.Get("view") == "push" {
+		en, _, _ := p.enrolment(ctx, rq.tenant.ID, u.ID, q.Get("id"))
+		check = withoutMethod(ms, en.MethodID)
+	}
+	if hasMFAMethod(check, p.now()) && (s.MFAAt == nil || p.now().Sub(*s.MFAAt) > p.recentMFA()) {
 		redirect(w, r, rq.base+"/signin?stepUp=1&returnUrl="+url.QueryEscape(here))
 		return
 	}
@@ -112,6 +124,9 @@ func (p *Pages) securityInfo(w http.ResponseWriter, r *http.Request, rq *request
 	case "add":
 		d.Kinds = p.addableKinds(r, rq, u)
 		p.render(w, r, rq, http.StatusOK, "si-add", vw)
+		return
+	case "push":
+		p.siPushPage(w, r, rq, s, u, vw, &d)
 		return
 	case "default":
 		d.Choices = defaultChoices(ms, u, p.now())
@@ -173,6 +188,9 @@ func describe(m store.Method) methodItem {
 	case method.KindSoftwareOath, method.KindAuthenticator:
 		if m.DisplayName != "Authenticator app" { // the stored default name says nothing the kind does not
 			it.Detail = m.DisplayName
+		}
+		if p := m.Props.Platform; p != "" && m.Kind == string(method.KindAuthenticator) {
+			it.Detail += " (" + p + ")"
 		}
 	case method.KindHardwareOath:
 		it.Detail = m.Props.Serial
@@ -310,6 +328,15 @@ func (p *Pages) securityInfoPost(w http.ResponseWriter, r *http.Request, rq *req
 		}
 		switch method.Kind(kind) {
 		case method.KindSoftwareOath:
+			// The authenticator with push where allowed; any code app
+			// when the person asks for a different app.
+			if form(r, "app") != "other" && p.pushAddable(r, rq, u) {
+				if err := p.siPushBegin(w, r, rq, u); err != nil {
+					d.Kinds = p.addableKinds(r, rq, u)
+					fieldErr(http.StatusConflict, "kind-"+kind, err, "si-add")
+				}
+				return
+			}
 			en, err := p.Methods.BeginTOTP(ctx, tid, u.ID, "")
 			if err != nil {
 				d.Kinds = p.addableKinds(r, rq, u)

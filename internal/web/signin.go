@@ -48,8 +48,10 @@ func (p *Pages) setFlow(w http.ResponseWriter, f flowRef) {
 }
 
 func (p *Pages) clearFlow(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: flowCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.SecureCookies,
-		SameSite: http.SameSiteLaxMode})
+	for _, name := range []string{flowCookie, enrolCookie} {
+		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.SecureCookies,
+			SameSite: http.SameSiteLaxMode})
+	}
 }
 
 func readFlow(r *http.Request) (flowRef, bool) {
@@ -130,6 +132,10 @@ func (p *Pages) signin(w http.ResponseWriter, r *http.Request, rq *request) {
 	fresh := q.Has("returnUrl") || q.Has("appId") || q.Has("stepUp") || q.Has("prompt")
 	if f, ok := readFlow(r); ok && !fresh {
 		if v, err := p.Engine.Get(r.Context(), rq.tenant.ID, f.FlowID); err == nil && v.State != signin.StateDone {
+			if pushFlow(v) { // the push may have been answered meanwhile
+				p.checkPush(w, r, rq, f, v, false)
+				return
+			}
 			p.renderFlow(w, r, rq, http.StatusOK, v, f, nil)
 			return
 		}
@@ -219,11 +225,36 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		v, err = p.Engine.Verify(ctx, tenantID, f.FlowID, strings.ReplaceAll(form(r, "code"), " ", ""))
 	case "registerBegin":
 		field = ""
+		if form(r, "option") == string(method.OptionPush) {
+			if v, err = p.Engine.RegisterPushBegin(ctx, tenantID, f.FlowID); err == nil && v.Register.Enrolment != nil {
+				p.setEnrolLink(w, f.FlowID, v.Register.Enrolment.Link, v.Register.Enrolment.ExpiresAt)
+			}
+			break
+		}
 		v, err = p.Engine.RegisterBegin(ctx, tenantID, f.FlowID)
+	case "pushPoll":
+		cur, gerr := p.Engine.Get(ctx, tenantID, f.FlowID)
+		if gerr != nil {
+			p.expired(w, r, rq)
+			return
+		}
+		p.checkPush(w, r, rq, f, cur, true)
+		return
+	case "registerPhone":
+		field = "number"
+		o := method.OptionSMS
+		if form(r, "channel") == "voice" {
+			o = method.OptionVoiceMobile
+		}
+		v, err = p.Engine.RegisterPhoneBegin(ctx, tenantID, f.FlowID, o, form(r, "number"))
 	case "registerFinish":
 		v, err = p.Engine.RegisterFinish(ctx, tenantID, f.FlowID, strings.ReplaceAll(form(r, "code"), " ", ""))
 		if err != nil {
 			en = redisplayEnrolment(r)
+			if dest := form(r, "destination"); en == nil && dest != "" && len(dest) <= 64 {
+				// A mistyped code keeps the person on the code page.
+				en = &signin.Enrolment{Status: phoneCodeSent, Destination: dest}
+			}
 		}
 	case "skip":
 		field = ""
@@ -261,15 +292,7 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		p.renderFlow(w, r, rq, status, cur, f, []fieldError{{Field: field, Message: msg}})
 		return
 	}
-	if v.State == signin.StateDone && v.Session != nil {
-		c := &http.Cookie{Name: signin.SessionCookie, Value: v.Session.Token, Path: "/", HttpOnly: true, Secure: p.SecureCookies,
-			SameSite: http.SameSiteLaxMode}
-		if v.Session.Persistent {
-			c.Expires = v.Session.ExpiresAt
-		}
-		http.SetCookie(w, c)
-		p.clearFlow(w)
-		redirect(w, r, orDefault(f.ReturnURL, p.defaultReturn(rq)))
+	if p.finish(w, r, rq, v, f) {
 		return
 	}
 	var notice []fieldError
@@ -278,6 +301,25 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		notice = []fieldError{{Message: rq.tr.T("mfa.voice.waiting")}}
 	}
 	p.renderFlow(w, r, rq, http.StatusOK, v, f, notice)
+}
+
+const phoneCodeSent = signin.PhoneCodeSent
+
+// finish ends a signed-in flow: the session cookie, then the return
+// address. It reports whether v was such a flow.
+func (p *Pages) finish(w http.ResponseWriter, r *http.Request, rq *request, v signin.View, f flowRef) bool {
+	if v.State != signin.StateDone || v.Session == nil {
+		return false
+	}
+	c := &http.Cookie{Name: signin.SessionCookie, Value: v.Session.Token, Path: "/", HttpOnly: true, Secure: p.SecureCookies,
+		SameSite: http.SameSiteLaxMode}
+	if v.Session.Persistent {
+		c.Expires = v.Session.ExpiresAt
+	}
+	http.SetCookie(w, c)
+	p.clearFlow(w)
+	redirect(w, r, orDefault(f.ReturnURL, p.defaultReturn(rq)))
+	return true
 }
 
 // redisplayEnrolment rebuilds the QR code and key of a started
@@ -316,6 +358,7 @@ var mfaSteps = map[method.Option]string{
 	method.OptionVoiceAlternateMobile: "mfa-phone",
 	method.OptionVoiceOffice:          "mfa-phone",
 	method.OptionFido2:                "mfa-fido2",
+	method.OptionPush:                 "mfa-push",
 }
 
 func mfaTemplate(o method.Option) string {
@@ -343,10 +386,21 @@ type flowData struct {
 	Skippable bool
 	DaysLeft  int
 	CanApp    bool
-	SecretKey string
-	KeyGroups string
-	URI       string
-	QR        template.URL
+	CanPush   bool // the authenticator (push) may be set up
+	CanTOTP   bool // any app that shows codes may be set up instead
+	CanSMS    bool // a mobile phone may be set up, checked by a text
+	CanVoice  bool // … or by a call
+	Number    string
+	// Push: the number to type into the app; the enrolment link
+	PushNumber int
+	PushApp    string // what the app shows with the request
+	PushWhere  string
+	Link       string
+	AnotherKey string // the heading of the other ways, when not "Sign in another way"
+	SecretKey  string
+	KeyGroups  string
+	URI        string
+	QR         template.URL
 	// Blocked
 	BlockKey      string
 	BlockCode     int
@@ -361,6 +415,7 @@ func optionKey(o method.Option) string { return "option." + string(o) }
 func (p *Pages) renderFlow(w http.ResponseWriter, r *http.Request, rq *request, status int, v signin.View, f flowRef, errs []fieldError) {
 	d := flowData{Username: f.Username, MinLength: 8}
 	name := ""
+	var lv *live
 	switch v.State {
 	case signin.StatePassword:
 		name = "signin-password"
@@ -375,13 +430,29 @@ func (p *Pages) renderFlow(w http.ResponseWriter, r *http.Request, rq *request, 
 			}
 		}
 		name = mfaTemplate(v.MFA.Selected)
+		if name == "mfa-push" {
+			d.AnotherKey = "mfa.push.cantUse"
+			_, lv = p.pushData(r, rq, f, v, &d)
+		}
 	case signin.StateRegister:
 		d.Skippable, d.DaysLeft = v.Register.Skippable, v.Register.GraceDaysLeft
 		for _, o := range v.Register.Options {
 			d.CanApp = d.CanApp || o == method.OptionSoftwareOath || o == method.OptionPush
+			d.CanPush = d.CanPush || o == method.OptionPush && p.Engine.Push != nil
+			d.CanSMS = d.CanSMS || o == method.OptionSMS
+			d.CanVoice = d.CanVoice || o == method.OptionVoiceMobile
 		}
+		// Any app that shows codes is the alternative the engine accepts
+		// wherever an authenticator app is asked for.
+		d.CanTOTP = d.CanApp
 		name = "signin-register"
-		if en := v.Register.Enrolment; en != nil {
+		d.Number = form(r, "number")
+		if en := v.Register.Enrolment; en != nil && en.Status == phoneCodeSent {
+			d.Destination, d.IsVoice = en.Destination, form(r, "channel") == "voice"
+			name = "signin-register-phone"
+		} else if en != nil && en.SecretKey == "" {
+			name, lv = p.pushData(r, rq, f, v, &d)
+		} else if en != nil {
 			d.SecretKey, d.KeyGroups, d.URI = en.SecretKey, groupKey(en.SecretKey), en.URI
 			d.QR = pngDataURL(en.QRPNG)
 			name = "signin-register-app"
@@ -402,6 +473,9 @@ func (p *Pages) renderFlow(w http.ResponseWriter, r *http.Request, rq *request, 
 	}
 	vw := p.newView(r, rq, "signin.title", d)
 	vw.Errors = errs
+	if len(errs) == 0 || errs[0].Field == "" && status == http.StatusOK {
+		vw.Live = lv // an error stays on screen until the person acts
+	}
 	p.render(w, r, rq, status, name, vw)
 }
 

@@ -97,6 +97,7 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	} {
 		mux.Handle(path, cop.Handler(p.page(h)))
 	}
+	mux.Handle("/{tenant}/signin/push/status", http.HandlerFunc(p.pushStatus))
 }
 
 // pageFunc handles one page for a resolved tenant.
@@ -184,13 +185,14 @@ func (p *Pages) page(h pageFunc) http.Handler {
 	})
 }
 
-// setSecurityHeaders: no script at all, styles and images only from
-// here (the QR code is a data: image), never framed, no referrer (return
+// setSecurityHeaders: scripts, styles and images only from here (the
+// one script follows a push; the QR code is a data: image), no inline
+// script, never framed, no referrer (return
 // addresses carry an app's request). form-action is left out on purpose:
 // after sign-in the browser follows a redirect chain to the app's own
 // address, which form-action would block.
 func setSecurityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
