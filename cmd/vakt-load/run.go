@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -88,6 +90,19 @@ func loadTest(ctx context.Context, o *options, stdout, stderr io.Writer) (err er
 		}
 	}
 
+	// Oldest use first; and a user registered (or signed in) in the
+	// current step has no fresh code before the next one, so wait for it
+	// rather than let the clients stall at the start of the run.
+	users = slices.Clone(users)
+	slices.SortStableFunc(users, func(a, b *loadUser) int { return cmp.Compare(a.LastStep, b.LastStep) })
+	if w := waitForStep(time.Now(), users[len(users)-1].LastStep); w > 0 {
+		fmt.Fprintf(stderr, "vakt-load: waiting %s for the next TOTP step: the last users signed in during this one\n", w.Round(100*time.Millisecond))
+		select {
+		case <-time.After(w):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	rep, err := measure(ctx, o, nodes, apis, users, f.Password)
 	if err != nil {
 		return err
