@@ -16,6 +16,7 @@ type result struct {
 	end                       time.Time
 	total, start, pass, verif time.Duration
 	err                       *stepError
+	extraSelect, ahead        bool
 }
 
 // runStats is what the clients collected.
@@ -24,12 +25,13 @@ type runStats struct {
 	stalls       int           // times a client waited for a fresh TOTP step
 	stalledFor   time.Duration // summed over clients
 	extraSelects int           // sign-ins where "oath" was not preselected
+	aheadCodes   int           // codes of the next step (ahead)
 }
 
 // drive runs c clients until ctx ends; client i talks to node i mod
 // len(apis). Each takes the user longest unused, signs it in with its
 // password and the current TOTP code, and gives it back.
-func drive(ctx context.Context, apis []*api, users *pool, password string, c int) runStats {
+func drive(ctx context.Context, apis []*api, users *pool, password string, c int, ahead bool) runStats {
 	var mu sync.Mutex
 	var all runStats
 	var wg sync.WaitGroup
@@ -41,7 +43,14 @@ func drive(ctx context.Context, apis []*api, users *pool, password string, c int
 			node := i % len(apis)
 			for ctx.Err() == nil {
 				u := users.take()
-				if w := waitForStep(time.Now(), u.LastStep); w > 0 {
+				// With ahead, a user already used in this step may use
+				// the next step's code: the server accepts codes one step
+				// either side of its clock (an authenticator 30 s fast).
+				last := u.LastStep
+				if ahead {
+					last--
+				}
+				if w := waitForStep(time.Now(), last); w > 0 {
 					mine.stalls++
 					t := time.Now()
 					select {
@@ -54,10 +63,13 @@ func drive(ctx context.Context, apis []*api, users *pool, password string, c int
 						break
 					}
 				}
-				r, extra := signIn(context.WithoutCancel(ctx), apis[node], password, u)
+				r := signIn(context.WithoutCancel(ctx), apis[node], password, u, ahead)
 				r.node = node
-				if extra {
+				if r.extraSelect {
 					mine.extraSelects++
+				}
+				if r.ahead {
+					mine.aheadCodes++
 				}
 				users.give(u)
 				mine.results = append(mine.results, r)
@@ -67,6 +79,7 @@ func drive(ctx context.Context, apis []*api, users *pool, password string, c int
 			all.stalls += mine.stalls
 			all.stalledFor += mine.stalledFor
 			all.extraSelects += mine.extraSelects
+			all.aheadCodes += mine.aheadCodes
 			mu.Unlock()
 		}()
 	}
@@ -76,14 +89,14 @@ func drive(ctx context.Context, apis []*api, users *pool, password string, c int
 
 // signIn is one interactive sign-in: start, password, verify. A sign-in
 // begun is finished even when the run ends, so none is cut short.
-func signIn(ctx context.Context, a *api, password string, u *loadUser) (r result, extraSelect bool) {
-	fail := func(err error) (result, bool) {
+func signIn(ctx context.Context, a *api, password string, u *loadUser, ahead bool) (r result) {
+	fail := func(err error) result {
 		var se *stepError
 		if !errors.As(err, &se) {
 			se = &stepError{kind: "client error", detail: err.Error()}
 		}
 		r.err, r.end = se, time.Now()
-		return r, extraSelect
+		return r
 	}
 	t0 := time.Now()
 	v, err := a.call(ctx, "start", "", map[string]any{"username": u.UPN}, 201)
@@ -106,13 +119,16 @@ func signIn(ctx context.Context, a *api, password string, u *loadUser) (r result
 	}
 	t2 := time.Now()
 	if v.MFA == nil || v.MFA.Selected != "oath" {
-		extraSelect = true
+		r.extraSelect = true
 		if v, err = a.call(ctx, "select", id+"/select", map[string]any{"option": "oath"}, 200); err != nil {
 			return fail(err)
 		}
 	}
 	p := totp.AppParams()
 	step := totp.Step(time.Now(), p)
+	if ahead && step <= u.LastStep {
+		step, r.ahead = u.LastStep+1, true
+	}
 	v, err = a.call(ctx, "verify", id+"/verify", map[string]any{"code": totp.Code(u.secret, step, p)}, 200)
 	r.verif = time.Since(t2)
 	if err == nil {
@@ -127,5 +143,5 @@ func signIn(ctx context.Context, a *api, password string, u *loadUser) (r result
 	u.LastStep = step
 	r.end = time.Now()
 	r.total = r.end.Sub(t0)
-	return r, extraSelect
+	return r
 }

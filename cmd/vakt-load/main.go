@@ -24,24 +24,25 @@ type usageError struct{ error }
 
 // options are the command line, checked.
 type options struct {
-	urls      []string
-	pids      []int
-	serveBin  string
-	vaktBin   string
-	nodes     int
-	nodeCPUs  []string
-	data      string
-	database  string
-	masterKey string
-	tenant    string
-	users     int
-	usersFile string
-	c         int
-	duration  time.Duration
-	warmup    time.Duration
-	jsonOut   bool
-	setupOnly bool
-	noSetup   bool
+	urls       []string
+	pids       []int
+	serveBin   string
+	vaktBin    string
+	nodes      int
+	nodeCPUs   []string
+	data       string
+	database   string
+	masterKey  string
+	tenant     string
+	users      int
+	usersFile  string
+	c          int
+	duration   time.Duration
+	warmup     time.Duration
+	jsonOut    bool
+	setupOnly  bool
+	noSetup    bool
+	noStepWait bool
 }
 
 func main() {
@@ -96,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.setupOnly, "setup-only", false, "set up the users, then stop")
 	fs.BoolVar(&o.noSetup, "no-setup", false, "use the users file as it is; run no vakt command")
+	fs.BoolVar(&o.noStepWait, "no-step-wait", false, "start at once, even if users signed in during the current TOTP step: those send the next step's code, which vakt accepts as from a clock 30s fast (for short smoke runs)")
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {

@@ -43,6 +43,7 @@ type report struct {
 	StalledSeconds float64 `json:"stalledSeconds"`
 	UsersNeeded    int     `json:"usersNeeded"` // for this rate and concurrency
 	ExtraSelects   int     `json:"extraSelects"`
+	AheadCodes     int     `json:"aheadCodes"` // --no-step-wait
 
 	Servers          []serverReport `json:"servers"`
 	LoadToolCPUCores float64        `json:"loadToolCpuCores"`
@@ -94,7 +95,7 @@ func (r *report) fill(st runStats, t0, t1 time.Time) {
 	window := t1.Sub(t0).Seconds()
 	r.SignInsPerS = float64(r.SignIns) / window
 	r.Latency.SignIn, r.Latency.Start, r.Latency.Password, r.Latency.Verify = summarise(total), summarise(start), summarise(pass), summarise(verif)
-	r.Stalls, r.StalledSeconds, r.ExtraSelects = st.stalls, st.stalledFor.Seconds(), st.extraSelects
+	r.Stalls, r.StalledSeconds, r.ExtraSelects, r.AheadCodes = st.stalls, st.stalledFor.Seconds(), st.extraSelects, st.aheadCodes
 	r.UsersNeeded = usersNeeded(r.SignInsPerS, r.Concurrency, time.Duration(totp.AppParams().Period)*time.Second)
 }
 
@@ -132,6 +133,9 @@ func (r *report) print(w io.Writer, asJSON bool) {
 		users = fmt.Sprintf("TOO FEW USERS: the rate was held back; %d needed", r.UsersNeeded)
 	}
 	fmt.Fprintf(w, "TOTP steps    %d waits for a fresh step (%.1fs), %s\n", r.Stalls, r.StalledSeconds, users)
+	if r.AheadCodes > 0 {
+		fmt.Fprintf(w, "              %d codes of the next step (--no-step-wait)\n", r.AheadCodes)
+	}
 	for i, s := range r.Servers {
 		fmt.Fprintf(w, "node %d        %s", i+1, s.URL)
 		if s.PID == 0 {

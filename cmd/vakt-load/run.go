@@ -95,7 +95,7 @@ func loadTest(ctx context.Context, o *options, stdout, stderr io.Writer) (err er
 	// rather than let the clients stall at the start of the run.
 	users = slices.Clone(users)
 	slices.SortStableFunc(users, func(a, b *loadUser) int { return cmp.Compare(a.LastStep, b.LastStep) })
-	if w := waitForStep(time.Now(), users[len(users)-1].LastStep); w > 0 {
+	if w := waitForStep(time.Now(), users[len(users)-1].LastStep); w > 0 && !o.noStepWait {
 		fmt.Fprintf(stderr, "vakt-load: waiting %s for the next TOTP step: the last users signed in during this one\n", w.Round(100*time.Millisecond))
 		select {
 		case <-time.After(w):
@@ -146,7 +146,7 @@ func measure(ctx context.Context, o *options, nodes []*node, apis []*api, users 
 	runCtx, cancel := context.WithTimeout(ctx, o.warmup+o.duration)
 	defer cancel()
 	done := make(chan runStats, 1)
-	go func() { done <- drive(runCtx, apis, newPool(users), password, o.c) }()
+	go func() { done <- drive(runCtx, apis, newPool(users), password, o.c, o.noStepWait) }()
 
 	select {
 	case <-time.After(o.warmup):

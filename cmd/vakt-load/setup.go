@@ -115,14 +115,20 @@ func prepare(ctx context.Context, a *admin, path, domain string, want int, log i
 	if err != nil {
 		return nil, err
 	}
+	mismatch := func() error {
+		return fmt.Errorf("%s was made for another store or tenant (%s); remove it or pass another --users-file", path, f.Domain)
+	}
+	if f != nil && !strings.EqualFold(f.Domain, domain) {
+		return nil, mismatch()
+	}
 	tid, err := a.tenant(ctx, domain)
 	if err != nil {
 		return nil, err
 	}
 	if f == nil {
 		f = &usersFile{TenantID: tid, Domain: domain, Password: newPassword()}
-	} else if f.TenantID != tid || !strings.EqualFold(f.Domain, domain) {
-		return nil, fmt.Errorf("%s was made for another store or tenant (%s); remove it or pass another --users-file", path, f.Domain)
+	} else if f.TenantID != tid {
+		return nil, mismatch()
 	}
 	if len(f.Users) >= want {
 		return f, nil
