@@ -47,10 +47,13 @@ type report struct {
 
 	Servers          []serverReport `json:"servers"`
 	LoadToolCPUCores float64        `json:"loadToolCpuCores"`
-	CPUs             int            `json:"cpus"`
-	LoadAvgStart     float64        `json:"loadAvgStart"`
-	LoadAvgEnd       float64        `json:"loadAvgEnd"`
-	ShutdownErrors   []string       `json:"shutdownErrors,omitempty"`
+	// Argon2CPUMs is one argon2id hash at the default parameters, in CPU
+	// time, measured by this tool just before the run.
+	Argon2CPUMs    float64  `json:"argon2CpuMs"`
+	CPUs           int      `json:"cpus"`
+	LoadAvgStart   float64  `json:"loadAvgStart"`
+	LoadAvgEnd     float64  `json:"loadAvgEnd"`
+	ShutdownErrors []string `json:"shutdownErrors,omitempty"`
 }
 
 type serverReport struct {
@@ -155,7 +158,7 @@ func (r *report) print(w io.Writer, asJSON bool) {
 		fmt.Fprintf(w, "  peak RSS under load %s (sampled %.1f MB; during set-up %.1f MB)\n", peak, s.SampledPeakMB, s.SetupPeakMB)
 		fmt.Fprintf(w, "  CPU %.2f cores = %.1f ms per sign-in\n", s.CPUCores, s.CPUMsPerSignIn)
 	}
-	fmt.Fprintf(w, "load tool     CPU %.2f cores\n", r.LoadToolCPUCores)
+	fmt.Fprintf(w, "load tool     CPU %.2f cores; one argon2id hash (m=19 MiB, t=2, p=1) took %.1f ms CPU here before the run\n", r.LoadToolCPUCores, r.Argon2CPUMs)
 	fmt.Fprintf(w, "machine       %d CPUs, 1-minute load average %.2f at start, %.2f at end\n", r.CPUs, r.LoadAvgStart, r.LoadAvgEnd)
 	for _, e := range r.ShutdownErrors {
 		fmt.Fprintf(w, "shutdown      %s\n", e)

@@ -143,6 +143,8 @@ func measure(ctx context.Context, o *options, nodes []*node, apis []*api, users 
 		rep.Servers = append(rep.Servers, s)
 	}
 
+	rep.Argon2CPUMs = ms(argon2CPU(9))
+
 	runCtx, cancel := context.WithTimeout(ctx, o.warmup+o.duration)
 	defer cancel()
 	done := make(chan runStats, 1)
