@@ -2,12 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +13,6 @@ import (
 	"time"
 
 	"github.com/vakt-id/vakt/internal/secret"
-	"github.com/vakt-id/vakt/internal/store/postgres"
 	"github.com/vakt-id/vakt/internal/store/storetest"
 )
 
@@ -140,27 +135,13 @@ func TestSQLite(t *testing.T) {
 // TestPostgres: one vakt already running (--url, --server-pid), then two
 // nodes started by the tool on the same database, the load split.
 func TestPostgres(t *testing.T) {
-	base := storetest.PostgresURL(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "vakt_load_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	s, err := postgres.Open(ctx, base, postgres.Options{Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	t.Cleanup(func() { postgres.DropSchema(ctx, base, schema) })
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	dbURL := storetest.PostgresSchemaURL(t, "vakt_load_")
 	data := t.TempDir()
 	keyFile := filepath.Join(data, "master.key")
 	if _, err := secret.GenerateKeyFile(keyFile); err != nil {
 		t.Fatal(err)
 	}
-	storeArgs := []string{"--data", data, "--database", u.String(), "--master-key-file", keyFile}
+	storeArgs := []string{"--data", data, "--database", dbURL, "--master-key-file", keyFile}
 
 	// A node started by someone else: the tool sets up through the vakt
 	// command line on the same store and reads the node's memory by pid.
