@@ -26,7 +26,11 @@ func TestMain(m *testing.M) {
 	}
 	vaktBin, loadBin = filepath.Join(dir, "vakt"), filepath.Join(dir, "vakt-load")
 	for out, pkg := range map[string]string{vaktBin: "../vakt", loadBin: "."} {
-		build := exec.Command("go", "build", "-o", out, pkg)
+		args := []string{"build", "-o", out}
+		if raceEnabled && pkg == "." {
+			args = append(args, "-race")
+		}
+		build := exec.Command("go", append(args, pkg)...)
 		build.Stderr = os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "build", pkg, err)
