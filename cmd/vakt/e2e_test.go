@@ -2,9 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,7 +17,6 @@ import (
 	"time"
 
 	"github.com/vakt-id/vakt/internal/secret"
-	"github.com/vakt-id/vakt/internal/store/postgres"
 	"github.com/vakt-id/vakt/internal/store/storetest"
 )
 
@@ -216,27 +212,12 @@ func TestEndToEnd(t *testing.T) {
 // postgresStore returns the store flags of a fresh PostgreSQL schema
 // (dropped afterwards) and master key.
 func postgresStore(t *testing.T) []string {
-	base := storetest.PostgresURL(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "vakt_e2e_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	// Create the schema up front; the server migrates it itself.
-	s, err := postgres.Open(ctx, base, postgres.Options{Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	t.Cleanup(func() { postgres.DropSchema(ctx, base, schema) })
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	dbURL := storetest.PostgresSchemaURL(t, "vakt_e2e_")
 	keyFile := filepath.Join(t.TempDir(), "master.key")
 	if _, err := secret.GenerateKeyFile(keyFile); err != nil {
 		t.Fatal(err)
 	}
-	return []string{"--database", u.String(), "--master-key-file", keyFile, "--data", t.TempDir()}
+	return []string{"--database", dbURL, "--master-key-file", keyFile, "--data", t.TempDir()}
 }
 
 func endToEnd(t *testing.T, env []string, storeArgs ...string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
@@ -32,6 +33,9 @@ DATA/initial-admin-password (mode 0600).`,
 			return err
 		}
 		log := newLogger(cfg, cmd.ErrOrStderr())
+		if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+			debug.SetMemoryLimit(cfg.Password.MemoryLimit()) // why: see MemoryLimit
+		}
 		ctx := cmd.Context()
 		a, err := app.Open(ctx, cfg, log)
 		if err != nil {
