@@ -93,6 +93,9 @@ func TestBrowserPush(t *testing.T) {
 
 	// Security info lists the device; a second one is added there, with
 	// its test push followed live, and the first is removed.
+	// Later than the first (methods list oldest first), so the first
+	// removal link below is the first device's.
+	s.advance(time.Second)
 	r.open(base + "/mysecurityinfo")
 	r.arrive("security-info-device", "si-list", "Anna's laptop (cli)")
 	r.submit("#add-method")

@@ -9,10 +9,10 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 )
 
-// pageNames are the page templates; each is parsed with layout.html and
-// parts.html and defines "content".
+// pageNames are the page templates; each defines "content".
 func pageNames() ([]string, error) {
 	entries, err := fs.ReadDir(templateFS, "templates")
 	if err != nil {
@@ -29,25 +29,48 @@ func pageNames() ([]string, error) {
 	return out, nil
 }
 
-func (p *Pages) parse() error {
+// pageSets holds, per language, one template set with the layout, the
+// parts and every page, each page's "content" renamed "page/NAME".
+// Parsed once per process: the sets never change, executing them is
+// safe from many goroutines, and one shared set keeps the parse trees —
+// pointer-rich data the collector marks in every cycle — to one copy
+// instead of a copy of the layout and parts for every page and every
+// App (that was 7 MB, marked at each sign-in's argon2id allocation).
+var pageSets = sync.OnceValues(func() (map[string]*template.Template, error) {
 	names, err := pageNames()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	p.tmpl = map[string]map[string]*template.Template{}
+	sets := map[string]*template.Template{}
 	for lang, tr := range translators {
-		p.tmpl[lang] = map[string]*template.Template{}
-		funcs := template.FuncMap{"t": tr.T}
-		for _, n := range names {
-			t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS,
-				"templates/layout.html", "templates/parts.html", path.Join("templates", n+".html"))
-			if err != nil {
-				return fmt.Errorf("web: template %s: %w", n, err)
-			}
-			p.tmpl[lang][n] = t
+		t, err := template.New("layout.html").Funcs(template.FuncMap{"t": tr.T}).ParseFS(templateFS,
+			"templates/layout.html", "templates/parts.html")
+		if err != nil {
+			return nil, fmt.Errorf("web: layout: %w", err)
 		}
+		for _, n := range names {
+			src, err := fs.ReadFile(templateFS, path.Join("templates", n+".html"))
+			if err != nil {
+				return nil, err
+			}
+			const def = `{{define "content"}}`
+			if strings.Count(string(src), def) != 1 {
+				return nil, fmt.Errorf("web: template %s must define \"content\" once", n)
+			}
+			text := strings.Replace(string(src), def, `{{define "page/`+n+`"}}`, 1)
+			if _, err := t.New(n + ".html").Parse(text); err != nil {
+				return nil, fmt.Errorf("web: template %s: %w", n, err)
+			}
+		}
+		sets[lang] = t
 	}
-	return nil
+	return sets, nil
+})
+
+func (p *Pages) parse() error {
+	sets, err := pageSets()
+	p.tmpl = sets
+	return err
 }
 
 // fieldError is one problem shown in the error summary and at its field.
@@ -68,10 +91,12 @@ type view struct {
 	SwitchSV string
 	SignedIn bool
 	Nav      string // which portal tab is current; "" hides the tabs
-	Errors   []fieldError
-	Notice   string
-	Script   bool // the page loads webauthn.js (keys.go)
-	D        any
+	// Content is the page, rendered before the layout around it.
+	Content template.HTML
+	Errors  []fieldError
+	Notice  string
+	Script  bool // the page loads webauthn.js (keys.go)
+	D       any
 	// Live follows a push on this page (script, or refresh without it).
 	Live *live
 }
@@ -106,16 +131,22 @@ func switchLink(r *http.Request, lang string) string {
 // render executes a page into a buffer first, so a template error never
 // leaves half a page behind.
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, rq *request, status int, name string, v *view) {
-	t := p.tmpl[rq.lang][name]
-	var buf bytes.Buffer
-	if t == nil {
+	t := p.tmpl[rq.lang]
+	if t.Lookup("page/"+name) == nil {
 		p.Log.ErrorContext(r.Context(), "web: no such template", "template", name)
-		status, t = http.StatusInternalServerError, p.tmpl[rq.lang]["error"]
+		status, name = http.StatusInternalServerError, "error"
 		v = p.newView(r, rq, "error.title", errorData{Message: rq.tr.T("error.server")})
 	}
 	v.Page = name
 	p.allowScript(w, name, v)
-	if err := t.Execute(&buf, v); err != nil {
+	// The page first, then the layout around it.
+	var content, buf bytes.Buffer
+	err := t.ExecuteTemplate(&content, "page/"+name, v)
+	if err == nil {
+		v.Content = template.HTML(content.String()) // already escaped by html/template
+		err = t.Execute(&buf, v)
+	}
+	if err != nil {
 		p.Log.ErrorContext(r.Context(), "web: render", "template", name, "err", err)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return

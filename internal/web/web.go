@@ -49,7 +49,7 @@ type Pages struct {
 	Now       func() time.Time
 	Log       *slog.Logger
 
-	tmpl map[string]map[string]*template.Template // language → page → template
+	tmpl map[string]*template.Template // language → the set of layout, parts and pages
 }
 
 func (p *Pages) now() time.Time {
