@@ -150,6 +150,27 @@ func (p *Pages) signin(w http.ResponseWriter, r *http.Request, rq *request) {
 	p.render(w, r, rq, http.StatusOK, "signin-username", p.newView(r, rq, "signin.title", d))
 }
 
+// stepUpSession returns the session token when a step-up continues the
+// browser's live session: stepUp=1 without prompt=login, and the name on
+// the form is the session's own user. The engine then asks only for the
+// second factor (Engine.StartStepUp). Another name, or prompt=login, is a
+// full sign-in.
+func (p *Pages) stepUpSession(r *http.Request, rq *request, sp signinParams, name string) (string, bool) {
+	if !sp.StepUp || sp.Prompt == "login" {
+		return "", false
+	}
+	s, ok := p.session(r, rq)
+	if !ok {
+		return "", false
+	}
+	u, err := p.Store.GetUser(r.Context(), rq.tenant.ID, s.UserID)
+	if err != nil || !u.AccountEnabled || !strings.EqualFold(u.UPN, name) {
+		return "", false
+	}
+	c, _ := r.Cookie(signin.SessionCookie)
+	return c.Value, true
+}
+
 func orDefault(s, def string) string {
 	if s == "" {
 		return def
@@ -173,7 +194,13 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		name := form(r, "username")
 		c := signin.Client{App: sp.AppID, Kind: policy.ClientBrowser, IP: httpx.ClientIPFrom(ctx), UserAgent: r.UserAgent(),
 			DeviceID: p.deviceID(w, r), StepUp: sp.StepUp, CorrelationID: httpx.RequestIDFrom(ctx), Locale: rq.lang}
-		v, err := p.Engine.Start(ctx, rq.tenant.ID, name, c)
+		var v signin.View
+		var err error
+		if tok, ok := p.stepUpSession(r, rq, sp, name); ok {
+			v, err = p.Engine.StartStepUp(ctx, rq.tenant.ID, tok, c)
+		} else {
+			v, err = p.Engine.Start(ctx, rq.tenant.ID, name, c)
+		}
 		if err != nil {
 			msg, _ := p.message(r, rq, err)
 			vw := p.newView(r, rq, "signin.title", usernameData{Params: sp, Username: name})
@@ -182,6 +209,9 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 			return
 		}
 		f := flowRef{FlowID: v.FlowID, ReturnURL: sp.ReturnURL, Username: name}
+		if p.finished(w, r, rq, v, f) {
+			return
+		}
 		p.setFlow(w, f)
 		p.renderFlow(w, r, rq, http.StatusOK, v, f, nil)
 		return
@@ -253,15 +283,7 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		p.renderFlow(w, r, rq, status, cur, f, []fieldError{{Field: field, Message: msg}})
 		return
 	}
-	if v.State == signin.StateDone && v.Session != nil {
-		c := &http.Cookie{Name: signin.SessionCookie, Value: v.Session.Token, Path: "/", HttpOnly: true, Secure: p.SecureCookies,
-			SameSite: http.SameSiteLaxMode}
-		if v.Session.Persistent {
-			c.Expires = v.Session.ExpiresAt
-		}
-		http.SetCookie(w, c)
-		p.clearFlow(w)
-		redirect(w, r, orDefault(f.ReturnURL, p.defaultReturn(rq)))
+	if p.finished(w, r, rq, v, f) {
 		return
 	}
 	var notice []fieldError
@@ -270,6 +292,23 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		notice = []fieldError{{Message: rq.tr.T("mfa.voice.waiting")}}
 	}
 	p.renderFlow(w, r, rq, http.StatusOK, v, f, notice)
+}
+
+// finished completes a flow that ended with a session: the cookie, then
+// the return address.
+func (p *Pages) finished(w http.ResponseWriter, r *http.Request, rq *request, v signin.View, f flowRef) bool {
+	if v.State != signin.StateDone || v.Session == nil {
+		return false
+	}
+	c := &http.Cookie{Name: signin.SessionCookie, Value: v.Session.Token, Path: "/", HttpOnly: true, Secure: p.SecureCookies,
+		SameSite: http.SameSiteLaxMode}
+	if v.Session.Persistent {
+		c.Expires = v.Session.ExpiresAt
+	}
+	http.SetCookie(w, c)
+	p.clearFlow(w)
+	redirect(w, r, orDefault(f.ReturnURL, p.defaultReturn(rq)))
+	return true
 }
 
 // redisplayEnrolment rebuilds the QR code and key of a started
