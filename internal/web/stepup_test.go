@@ -72,12 +72,12 @@ func TestStepUpInSession(t *testing.T) {
 
 			// prompt=login: the password again, even with stepUp=1.
 			s.advance(time.Minute)
-			b.Get(base + "/signin?stepUp=1&prompt=login").Expect(200, `name="prompt" value="login"`)
+			b.Get(base+"/signin?stepUp=1&prompt=login").Expect(200, `name="prompt" value="login"`)
 			b.Submit(url.Values{"username": {"eva@contoso.com"}}).Expect(200, `data-page="signin-password"`)
 
 			// Someone else at the same browser signs in as themselves.
 			s.user("olle@contoso.com")
-			b.Get(base + "/signin?stepUp=1").Expect(200, `value="eva@contoso.com"`)
+			b.Get(base+"/signin?stepUp=1").Expect(200, `value="eva@contoso.com"`)
 			b.Submit(url.Values{"username": {"olle@contoso.com"}}).Expect(200, `data-page="signin-password"`, "olle@contoso.com")
 
 			// No session: the same address is a full sign-in.
