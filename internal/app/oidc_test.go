@@ -24,6 +24,7 @@ import (
 	"github.com/vakt-id/vakt/internal/store"
 	"github.com/vakt-id/vakt/internal/store/storetest"
 	"github.com/vakt-id/vakt/internal/tokens"
+	"github.com/vakt-id/vakt/internal/web/webtest"
 )
 
 const rpRedirect = "http://127.0.0.1:9/rp/callback" // never fetched: the browser stops there
@@ -212,28 +213,22 @@ func TestOIDCRelyingParty(t *testing.T) {
 	needOathtool(t)
 	for _, be := range storetest.Backends {
 		t.Run(be.Name, func(t *testing.T) {
-			w, base, app, secret := oidcWorld(t, be.New)
+			w, _, app, secret := oidcWorld(t, be.New)
 			ctx := context.Background()
 			r := w.relyingParty(ctx, app.AppID, secret)
 			anna, annaKey := w.totpUser("anna@contoso.com", store.PerUserMFAEnforced)
 
-			// Code + PKCE: authorize → sign-in page → JSON sign-in API
-			// (password + TOTP) → back through returnUrl → the app.
-			b := newBrowser(t)
-			stop, verifier, state, nonce := w.authorize(b, r)
-			ret := w.signInPage(stop, app.AppID, false)
-			v := b.api(base, "signin", map[string]any{"username": anna.UPN, "appId": app.AppID}, 201)
-			v = b.api(base, "signin/"+v.FlowID+"/password", map[string]any{"password": "Lila-Kor-Flyger-88"}, 200)
-			if v.State != signin.StateMFA {
-				t.Fatalf("after the password: %+v", v)
-			}
-			v = b.api(base, "signin/"+v.FlowID+"/verify", map[string]any{"code": w.oathtool(annaKey)}, 200)
-			if v.State != signin.StateDone {
-				t.Fatalf("after the code: %+v", v)
-			}
-			_, to := b.follow(w.srv.URL+ret, w.srv.URL)
-			back, _ := url.Parse(to)
-			code := codeFrom(t, back, state)
+			// Code + PKCE through the pages, as a browser without
+			// JavaScript: authorize → sign-in page → name → password →
+			// the authenticator's code (oathtool) → back through
+			// returnUrl → the app's redirect URI with the code.
+			b := webtest.New(t, w.srv.URL)
+			verifier, state, nonce := w.authorizePages(b, r)
+			w.signInPage(b.URL, app.AppID, false)
+			b.Expect(200, `data-page="signin-username"`)
+			b.Submit(url.Values{"username": {anna.UPN}}).Expect(200, `data-page="signin-password"`)
+			b.Submit(url.Values{"password": {"Lila-Kor-Flyger-88"}}).Expect(200, `data-page="mfa-code"`)
+			code := codeFrom(t, b.Submit(url.Values{"code": {w.oathtool(annaKey)}}).Location(), state)
 			tok, err := r.conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 			if err != nil {
 				t.Fatalf("exchange: %v", err)
@@ -297,31 +292,22 @@ func TestOIDCRelyingParty(t *testing.T) {
 			}
 
 			// Step-up: a password-only session; the app asks for MFA
-			// with acr_values and gets the second factor asked for.
+			// with acr_values and the pages ask for the second factor
+			// only, inside that session (no password again).
 			bo, boKey := w.totpUser("bo@contoso.com", store.PerUserMFADisabled)
-			b2 := newBrowser(t)
-			stop, _, _, _ = w.authorize(b2, r)
-			ret = w.signInPage(stop, app.AppID, false)
-			v = b2.api(base, "signin", map[string]any{"username": bo.UPN, "appId": app.AppID}, 201)
-			if v = b2.api(base, "signin/"+v.FlowID+"/password", map[string]any{"password": "Lila-Kor-Flyger-88"}, 200); v.State != signin.StateDone {
-				t.Fatalf("single-factor sign-in: %+v", v)
+			b2 := webtest.New(t, w.srv.URL)
+			_, state, _ = w.authorizePages(b2, r)
+			w.signInPage(b2.URL, app.AppID, false)
+			b2.Submit(url.Values{"username": {bo.UPN}}).Expect(200, `data-page="signin-password"`)
+			codeFrom(t, b2.Submit(url.Values{"password": {"Lila-Kor-Flyger-88"}}).Location(), state)
+			verifier, state, _ = w.authorizePages(b2, r, oauth2.SetAuthURLParam("acr_values", oidc.ACRMFA))
+			w.signInPage(b2.URL, app.AppID, true)
+			b2.Expect(200, `data-page="signin-username"`, `value="`+bo.UPN+`"`)
+			page := b2.Submit(nil).Expect(200, `data-page="mfa-code"`, bo.UPN)
+			if strings.Contains(page, `name="password"`) {
+				t.Fatal("the step-up asked for the password again")
 			}
-			_, to = b2.follow(w.srv.URL+ret, w.srv.URL)
-			if back, _ = url.Parse(to); back.Query().Get("code") == "" {
-				t.Fatalf("single-factor: %s", to)
-			}
-			stop, verifier, state, _ = w.authorize(b2, r, oauth2.SetAuthURLParam("acr_values", oidc.ACRMFA))
-			ret = w.signInPage(stop, app.AppID, true)
-			v = b2.api(base, "signin", map[string]any{"stepUp": true, "appId": app.AppID}, 201)
-			if v.State != signin.StateMFA {
-				t.Fatalf("step-up flow: %+v", v)
-			}
-			v = b2.api(base, "signin/"+v.FlowID+"/verify", map[string]any{"code": w.oathtool(boKey)}, 200)
-			if v.State != signin.StateDone {
-				t.Fatalf("after the step-up code: %+v", v)
-			}
-			_, to = b2.follow(w.srv.URL+ret, w.srv.URL)
-			back, _ = url.Parse(to)
+			back := b2.Submit(url.Values{"code": {w.oathtool(boKey)}}).Location()
 			tok3, err := r.conf.Exchange(ctx, codeFrom(t, back, state), oauth2.VerifierOption(verifier))
 			if err != nil {
 				t.Fatalf("step-up exchange: %v", err)
@@ -336,14 +322,40 @@ func TestOIDCRelyingParty(t *testing.T) {
 				t.Fatalf("stepped-up ID token %+v", c3)
 			}
 
-			// prompt=login asks for a fresh sign-in even with a session.
+			// prompt=login asks for a fresh sign-in even with a session:
+			// the password again, and a later auth_time.
 			w.advance(time.Minute)
-			stop, _, _, _ = w.authorize(b2, r, oauth2.SetAuthURLParam("prompt", "login"))
-			if w.signInPage(stop, app.AppID, false); stop.Query().Get("prompt") != "login" {
-				t.Fatalf("prompt=login: %s", stop)
+			verifier, state, _ = w.authorizePages(b2, r, oauth2.SetAuthURLParam("prompt", "login"))
+			if w.signInPage(b2.URL, app.AppID, false); b2.URL.Query().Get("prompt") != "login" {
+				t.Fatalf("prompt=login: %s", b2.URL)
+			}
+			b2.Submit(url.Values{"username": {bo.UPN}}).Expect(200, `data-page="signin-password"`)
+			back = b2.Submit(url.Values{"password": {"Lila-Kor-Flyger-88"}}).Location()
+			tok4, err := r.conf.Exchange(ctx, codeFrom(t, back, state), oauth2.VerifierOption(verifier))
+			if err != nil {
+				t.Fatalf("prompt=login exchange: %v", err)
+			}
+			idt4, err := r.verifier.Verify(ctx, tok4.Extra("id_token").(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c4 idClaims
+			idt4.Claims(&c4)
+			if c4.AuthTime < w.clock().Unix() || c4.AuthTime <= c3.AuthTime || idt4.Subject != bo.ID {
+				t.Fatalf("prompt=login: auth_time %d (step-up %d, now %d)", c4.AuthTime, c3.AuthTime, w.clock().Unix())
 			}
 		})
 	}
+}
+
+// authorizePages sends the browser to the authorize endpoint with PKCE
+// and a nonce; it follows vakt's redirects and stops on the page it
+// shows (the sign-in page) or at the app's redirect URI.
+func (w *world) authorizePages(b *webtest.Browser, r *rp, extra ...oauth2.AuthCodeOption) (verifier, state, nonce string) {
+	w.t.Helper()
+	verifier, state, nonce = oauth2.GenerateVerifier(), oauth2.GenerateVerifier()[:16], oauth2.GenerateVerifier()[:16]
+	b.Get(r.conf.AuthCodeURL(state, append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier), gooidc.Nonce(nonce)}, extra...)...))
+	return verifier, state, nonce
 }
 
 // oauthCode is the OAuth error code of a failed token request.
