@@ -178,6 +178,9 @@ func (w *world) authorize(b *browser, r *rp, extra ...oauth2.AuthCodeOption) (st
 // codeFrom checks the redirect to the relying party and returns its code.
 func codeFrom(t testing.TB, u *url.URL, state string) string {
 	t.Helper()
+	if u == nil {
+		t.Fatal("no redirect to the app")
+	}
 	if u.Scheme+"://"+u.Host+u.Path != rpRedirect || u.Query().Get("state") != state || u.Query().Get("code") == "" {
 		t.Fatalf("redirect to the app: %s", u)
 	}

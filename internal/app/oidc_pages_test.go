@@ -1,0 +1,108 @@
+package app_test
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/vakt-id/vakt/internal/store"
+	"github.com/vakt-id/vakt/internal/store/storetest"
+	"github.com/vakt-id/vakt/internal/web/webtest"
+)
+
+// TestOIDCPagesRefuseHostileInput: on the way from authorize through the
+// pages, a return address that leaves the host (in the address, in the
+// form, in the flow cookie) and a forged or missing form token mid-flow
+// are refused; the sign-in then still completes for the app.
+func TestOIDCPagesRefuseHostileInput(t *testing.T) {
+	needOathtool(t)
+	for _, be := range storetest.Backends {
+		t.Run(be.Name, func(t *testing.T) {
+			w, _, app, secret := oidcWorld(t, be.New)
+			ctx := context.Background()
+			r := w.relyingParty(ctx, app.AppID, secret)
+			anna, key := w.totpUser("anna@contoso.com", store.PerUserMFAEnforced)
+			b := webtest.New(t, w.srv.URL)
+			verifier, state, _ := w.authorizePages(b, r)
+			page := *b.URL
+			ret := w.signInPage(&page, app.AppID, false)
+
+			// A returnUrl that leaves the host: refused with the error page,
+			// no redirect, no flow started.
+			for _, evil := range []string{"https://evil.example/cb", "//evil.example/cb", "/\\evil.example/cb", "/%2F%2Fevil.example/cb",
+				"javascript:alert(1)", "http:/evil.example", "/ /evil.example", "\t//evil.example", strings.Repeat("/a", 1100)} {
+				q := page.Query()
+				q.Set("returnUrl", evil)
+				b.Get(page.Path + "?" + q.Encode()).Expect(http.StatusBadRequest)
+				if b.URL.Host != page.Host || b.Location() != nil {
+					t.Fatalf("returnUrl %q: ended at %s", evil, b.URL)
+				}
+				// The same address typed into the page's own form.
+				b.Get(page.String()).Expect(200, `data-page="signin-username"`)
+				b.Submit(url.Values{"username": {anna.UPN}, "returnUrl": {evil}}).Expect(http.StatusBadRequest)
+				if flowCookie(b) != "" {
+					t.Fatalf("returnUrl %q in the form started a flow", evil)
+				}
+			}
+
+			// A forged token, another browser's token, or none: refused
+			// (403) and the flow stays where it was.
+			b.Get(page.String())
+			b.Submit(url.Values{"username": {anna.UPN}}).Expect(200, `data-page="signin-password"`)
+			other := webtest.New(t, w.srv.URL)
+			other.Get(page.String()).Expect(200)
+			for _, tok := range []string{"forged", other.Token(), "", strings.Repeat("A", 43)} {
+				pw := url.Values{"step": {"password"}, "password": {"Lila-Kor-Flyger-88"}, "csrf": {tok}}
+				b.Post("/"+w.tenant.ID+"/signin", pw).Expect(http.StatusForbidden)
+				b.Get("/"+w.tenant.ID+"/signin").Expect(200, `data-page="signin-password"`)
+			}
+			b.Submit(url.Values{"password": {"Lila-Kor-Flyger-88"}}).Expect(200, `data-page="mfa-code"`)
+			code := url.Values{"step": {"verify"}, "code": {w.oathtool(key)}, "csrf": {other.Token()}}
+			b.Post("/"+w.tenant.ID+"/signin", code).Expect(http.StatusForbidden)
+
+			// A flow cookie rewritten to return elsewhere: the pages check
+			// the address again and fall back to My apps.
+			parts := strings.Split(flowCookie(b), ".")
+			if len(parts) != 3 {
+				t.Fatalf("flow cookie %q", flowCookie(b))
+			}
+			parts[1] = base64.RawURLEncoding.EncodeToString([]byte("https://evil.example/cb"))
+			b.HTTP.Jar.SetCookies(mustParseURL(t, w.srv.URL), []*http.Cookie{{Name: "vakt_signin", Value: strings.Join(parts, "."), Path: "/"}})
+			b.Get("/"+w.tenant.ID+"/signin").Expect(200, `data-page="mfa-code"`)
+			b.Submit(url.Values{"code": {w.oathtool(key)}}).Expect(200, `data-page="myapps"`)
+			if b.URL.Host != page.Host || b.URL.Path != "/"+w.tenant.ID+"/myapps" {
+				t.Fatalf("after a rewritten flow cookie: %s", b.URL)
+			}
+
+			// The app's request still completes with the session.
+			b.Get(ret)
+			tok, err := r.conf.Exchange(ctx, codeFrom(t, b.Location(), state), oauth2.VerifierOption(verifier))
+			if err != nil || tok.Extra("id_token") == nil {
+				t.Fatalf("exchange after the refusals: %v", err)
+			}
+		})
+	}
+}
+
+func flowCookie(b *webtest.Browser) string {
+	for _, c := range b.HTTP.Jar.Cookies(b.URL) {
+		if c.Name == "vakt_signin" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func mustParseURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
