@@ -3,15 +3,20 @@ package app_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"golang.org/x/oauth2"
 
+	"github.com/vakt-id/vakt/internal/admin"
 	"github.com/vakt-id/vakt/internal/store"
 	"github.com/vakt-id/vakt/internal/store/storetest"
+	"github.com/vakt-id/vakt/internal/tokens"
 	"github.com/vakt-id/vakt/internal/web/webtest"
 )
 
@@ -105,4 +110,90 @@ func mustParseURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestOIDCMyAppsOneClick: My apps lists the web and single-page apps (not
+// native or service ones) and one click on a web app signs the person in
+// to it: the link opens the app at its origin, the app starts its own
+// code + PKCE request, and the live session completes it without a page.
+func TestOIDCMyAppsOneClick(t *testing.T) {
+	for _, be := range storetest.Backends {
+		t.Run(be.Name, func(t *testing.T) {
+			w := newWorld(t, be.New)
+			w.defaultsOff()
+			w.a.OIDC.Now = w.clock
+			ctx := context.Background()
+
+			// The app: its home page starts the sign-in, its callback
+			// finishes it and greets the user named in the ID token.
+			rpSrv := httptest.NewUnstartedServer(nil)
+			home := "http://" + rpSrv.Listener.Addr().String()
+			wiki, secret, err := w.a.Admin.CreateApp(ctx, op, w.tenant.ID, admin.NewApp{DisplayName: "Wiki", RedirectURIs: []string{home + "/auth/callback"}}, tokens.NewClientSecret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := w.relyingParty(ctx, wiki.AppID, secret)
+			r.conf.RedirectURL = home + "/auth/callback"
+			var verifier, state string
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /{$}", func(rw http.ResponseWriter, req *http.Request) {
+				verifier, state = oauth2.GenerateVerifier(), oauth2.GenerateVerifier()[:16]
+				http.Redirect(rw, req, r.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), http.StatusFound)
+			})
+			mux.HandleFunc("GET /auth/callback", func(rw http.ResponseWriter, req *http.Request) {
+				if req.URL.Query().Get("state") != state {
+					http.Error(rw, "state", http.StatusBadRequest)
+					return
+				}
+				tok, err := r.conf.Exchange(req.Context(), req.URL.Query().Get("code"), oauth2.VerifierOption(verifier))
+				if err != nil {
+					http.Error(rw, err.Error(), http.StatusBadGateway)
+					return
+				}
+				idt, err := r.verifier.Verify(req.Context(), tok.Extra("id_token").(string))
+				if err != nil {
+					http.Error(rw, err.Error(), http.StatusBadGateway)
+					return
+				}
+				var c idClaims
+				idt.Claims(&c)
+				fmt.Fprintf(rw, "Hello %s", c.UPN)
+			})
+			rpSrv.Config.Handler = mux
+			rpSrv.Start()
+			t.Cleanup(rpSrv.Close)
+			for name, p := range map[string]admin.AppPatch{
+				"Planner": {SPA: &[]string{"https://planner.contoso.com/app"}},
+				"Mobile":  {PublicClient: &[]string{"com.contoso.mobile:/cb", "http://127.0.0.1/cb"}},
+				"Nightly": {},
+			} {
+				p.DisplayName = &name
+				if _, err := w.a.Admin.CreateApplication(ctx, op, w.tenant.ID, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			anna := w.user("anna@contoso.com")
+			b := webtest.New(t, w.srv.URL)
+			b.Get("/"+w.tenant.ID+"/myapps").Expect(200, `data-page="signin-username"`)
+			b.Submit(url.Values{"username": {anna.UPN}}).Expect(200, `data-page="signin-password"`)
+			page := b.Submit(url.Values{"password": {"Lila-Kor-Flyger-88"}}).Expect(200, `data-page="myapps"`,
+				`href="`+home+`/"`, ">Wiki<", `href="https://planner.contoso.com/"`, ">Planner<")
+			if strings.Contains(page, "Mobile") || strings.Contains(page, "Nightly") {
+				t.Fatalf("a native or service app is listed:\n%s", page)
+			}
+
+			// One click: the browser follows every redirect, across hosts.
+			click := &http.Client{Jar: b.HTTP.Jar}
+			resp, err := click.Get(home + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(body) != "Hello "+anna.UPN || resp.Request.URL.Path != "/auth/callback" {
+				t.Fatalf("one click on Wiki: %d at %s: %s", resp.StatusCode, resp.Request.URL, body)
+			}
+		})
+	}
 }
