@@ -159,6 +159,7 @@ type Form struct {
 	Action string
 	Fields url.Values
 	names  map[string]bool // every named field, sent or not (an unchecked box)
+	hidden map[string]bool // fields of type hidden
 }
 
 // The pages are vakt's own html/template output (attributes always
@@ -189,7 +190,7 @@ func (b *Browser) Forms() []Form {
 		if !strings.EqualFold(fa["method"], "post") {
 			continue
 		}
-		f := Form{Action: fa["action"], Fields: url.Values{}, names: map[string]bool{}}
+		f := Form{Action: fa["action"], Fields: url.Values{}, names: map[string]bool{}, hidden: map[string]bool{}}
 		for _, in := range inputRE.FindAllStringSubmatchIndex(fm[2], -1) {
 			tag, a := fm[2][in[2]:in[3]], attrs(fm[2][in[4]:in[5]])
 			name := a["name"]
@@ -197,6 +198,7 @@ func (b *Browser) Forms() []Form {
 				continue
 			}
 			f.names[name] = true
+			f.hidden[name] = f.hidden[name] || a["type"] == "hidden"
 			switch {
 			case tag == "select":
 				rest := fm[2][in[1]:]
@@ -239,30 +241,42 @@ func orFirst(a, b string) string {
 }
 
 // Submit fills in and sends the first form of the last page that has a
-// field for every name in fill (as a person types into the fields they
-// see); everything else the form carries (the CSRF token, the return
-// address, hidden step fields) goes as the page wrote it.
+// field for every name in fill, as a person types into the fields they
+// see. A person cannot change a hidden field, so a hidden name in fill
+// picks the form instead (the one whose hidden "step" is "skip", say).
+// Everything else the form carries (the CSRF token, the return address)
+// goes as the page wrote it.
 func (b *Browser) Submit(fill url.Values) *Browser {
 	b.T.Helper()
 	for _, f := range b.Forms() {
 		ok := true
 		for name := range fill {
-			ok = ok && f.names[name]
+			ok = ok && f.names[name] && (!f.hidden[name] || f.Fields.Get(name) == fill.Get(name))
 		}
-		if !ok {
-			continue
+		if ok {
+			return b.SubmitForm(f, fill)
 		}
-		for name, vs := range fill {
-			f.Fields[name] = vs
-		}
-		action, err := b.URL.Parse(f.Action)
-		if err != nil {
-			b.T.Fatalf("form action %q: %v", f.Action, err)
-		}
-		return b.post(action.String(), f.Fields)
 	}
 	b.T.Fatalf("%s: no form with fields %v:\n%s", b.URL, keys(fill), b.Page)
 	return b
+}
+
+// SubmitForm sends f (one of Forms) with the values in fill replacing or
+// adding fields, hidden ones included: a tampered form.
+func (b *Browser) SubmitForm(f Form, fill url.Values) *Browser {
+	b.T.Helper()
+	fields := url.Values{}
+	for name, vs := range f.Fields {
+		fields[name] = vs
+	}
+	for name, vs := range fill {
+		fields[name] = vs
+	}
+	action, err := b.URL.Parse(f.Action)
+	if err != nil {
+		b.T.Fatalf("form action %q: %v", f.Action, err)
+	}
+	return b.post(action.String(), fields)
 }
 
 func keys(v url.Values) []string {
