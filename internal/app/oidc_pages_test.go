@@ -43,7 +43,7 @@ func TestOIDCPagesRefuseHostileInput(t *testing.T) {
 				"javascript:alert(1)", "http:/evil.example", "/ /evil.example", "\t//evil.example", strings.Repeat("/a", 1100)} {
 				q := page.Query()
 				q.Set("returnUrl", evil)
-				b.Get(page.Path + "?" + q.Encode()).Expect(http.StatusBadRequest, "is not allowed")
+				b.Get(page.Path+"?"+q.Encode()).Expect(http.StatusBadRequest, "is not allowed")
 				if b.URL.Host != page.Host || b.Location() != nil {
 					t.Fatalf("returnUrl %q: ended at %s", evil, b.URL)
 				}
