@@ -216,38 +216,21 @@ func TestOIDCRelyingParty(t *testing.T) {
 	needOathtool(t)
 	for _, be := range storetest.Backends {
 		t.Run(be.Name, func(t *testing.T) {
-			w, _, app, secret := oidcWorld(t, be.New)
-			ctx := context.Background()
-			r := w.relyingParty(ctx, app.AppID, secret)
-			anna, annaKey := w.totpUser("anna@contoso.com", store.PerUserMFAEnforced)
-
 			// Code + PKCE through the pages, as a browser without
 			// JavaScript: authorize → sign-in page → name → password →
 			// the authenticator's code (oathtool) → back through
 			// returnUrl → the app's redirect URI with the code.
-			b := webtest.New(t, w.srv.URL)
-			verifier, state, nonce := w.authorizePages(b, r)
-			w.signInPage(b.URL, app.AppID, false)
+			ps := startOnPages(t, be.New)
+			w, app, r, anna, annaKey, b, verifier, state, nonce := ps.w, ps.app, ps.r, ps.user, ps.key, ps.b, ps.verifier, ps.state, ps.nonce
+			ctx := context.Background()
 			b.Expect(200, `data-page="signin-username"`)
 			b.Submit(url.Values{"username": {anna.UPN}}).Expect(200, `data-page="signin-password"`)
 			b.Submit(url.Values{"password": {"Lila-Kor-Flyger-88"}}).Expect(200, `data-page="mfa-code"`)
 			code := codeFrom(t, b.Submit(url.Values{"code": {w.oathtool(annaKey)}}).Location(), state)
-			tok, err := r.conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
-			if err != nil {
-				t.Fatalf("exchange: %v", err)
-			}
-			raw, _ := tok.Extra("id_token").(string)
-			idt, err := r.verifier.Verify(ctx, raw)
-			if err != nil {
-				t.Fatalf("verify ID token: %v", err)
-			}
-			var c idClaims
-			if err := idt.Claims(&c); err != nil {
-				t.Fatal(err)
-			}
+			tok, c, sub := r.redeem(t, code, verifier)
 			if !slices.Contains(c.AMR, "mfa") || !slices.Contains(c.AMR, "otp") || !slices.Contains(c.AMR, "pwd") || c.ACR != oidc.ACRMFA ||
-				c.Nonce != nonce || c.TID != w.tenant.ID || idt.Subject != anna.ID || c.AuthTime == 0 || c.UPN != anna.UPN {
-				t.Fatalf("ID token claims %+v sub %s", c, idt.Subject)
+				c.Nonce != nonce || c.TID != w.tenant.ID || sub != anna.ID || c.AuthTime == 0 || c.UPN != anna.UPN {
+				t.Fatalf("ID token claims %+v sub %s", c, sub)
 			}
 			// The code is spent.
 			if _, err := r.conf.Exchange(ctx, code, oauth2.VerifierOption(verifier)); oauthCode(err) != "invalid_grant" {
@@ -311,17 +294,8 @@ func TestOIDCRelyingParty(t *testing.T) {
 				t.Fatal("the step-up asked for the password again")
 			}
 			back := b2.Submit(url.Values{"code": {w.oathtool(boKey)}}).Location()
-			tok3, err := r.conf.Exchange(ctx, codeFrom(t, back, state), oauth2.VerifierOption(verifier))
-			if err != nil {
-				t.Fatalf("step-up exchange: %v", err)
-			}
-			idt3, err := r.verifier.Verify(ctx, tok3.Extra("id_token").(string))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var c3 idClaims
-			idt3.Claims(&c3)
-			if !slices.Contains(c3.AMR, "mfa") || c3.ACR != oidc.ACRMFA || idt3.Subject != bo.ID {
+			_, c3, sub := r.redeem(t, codeFrom(t, back, state), verifier)
+			if !slices.Contains(c3.AMR, "mfa") || c3.ACR != oidc.ACRMFA || sub != bo.ID {
 				t.Fatalf("stepped-up ID token %+v", c3)
 			}
 
@@ -334,21 +308,56 @@ func TestOIDCRelyingParty(t *testing.T) {
 			}
 			b2.Submit(url.Values{"username": {bo.UPN}}).Expect(200, `data-page="signin-password"`)
 			back = b2.Submit(url.Values{"password": {"Lila-Kor-Flyger-88"}}).Location()
-			tok4, err := r.conf.Exchange(ctx, codeFrom(t, back, state), oauth2.VerifierOption(verifier))
-			if err != nil {
-				t.Fatalf("prompt=login exchange: %v", err)
-			}
-			idt4, err := r.verifier.Verify(ctx, tok4.Extra("id_token").(string))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var c4 idClaims
-			idt4.Claims(&c4)
-			if c4.AuthTime < w.clock().Unix() || c4.AuthTime <= c3.AuthTime || idt4.Subject != bo.ID {
+			_, c4, sub := r.redeem(t, codeFrom(t, back, state), verifier)
+			if c4.AuthTime < w.clock().Unix() || c4.AuthTime <= c3.AuthTime || sub != bo.ID {
 				t.Fatalf("prompt=login: auth_time %d (step-up %d, now %d)", c4.AuthTime, c3.AuthTime, w.clock().Unix())
 			}
 		})
 	}
+}
+
+// redeem exchanges a code with its PKCE verifier and verifies the ID
+// token with go-oidc; it returns the tokens, the claims and the subject.
+func (r *rp) redeem(t testing.TB, code, verifier string) (*oauth2.Token, idClaims, string) {
+	t.Helper()
+	ctx := context.Background()
+	tok, err := r.conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := r.verifier.Verify(ctx, raw)
+	if err != nil {
+		t.Fatalf("verify ID token: %v", err)
+	}
+	var c idClaims
+	if err := idt.Claims(&c); err != nil {
+		t.Fatal(err)
+	}
+	return tok, c, idt.Subject
+}
+
+// pagesStart is an oidcWorld with its relying party and a user with the
+// authenticator app and MFA enforced, whose browser a fresh authorization
+// request has brought to the sign-in page.
+type pagesStart struct {
+	w                      *world
+	app                    store.App
+	r                      *rp
+	user                   store.User
+	key                    string
+	b                      *webtest.Browser
+	verifier, state, nonce string
+}
+
+func startOnPages(t testing.TB, newStore storetest.NewStore) pagesStart {
+	t.Helper()
+	w, _, app, secret := oidcWorld(t, newStore)
+	ps := pagesStart{w: w, app: app, r: w.relyingParty(context.Background(), app.AppID, secret), b: webtest.New(t, w.srv.URL)}
+	ps.user, ps.key = w.totpUser("anna@contoso.com", store.PerUserMFAEnforced)
+	ps.verifier, ps.state, ps.nonce = w.authorizePages(ps.b, ps.r)
+	w.signInPage(ps.b.URL, app.AppID, false)
+	return ps
 }
 
 // authorizePages sends the browser to the authorize endpoint with PKCE
