@@ -23,7 +23,8 @@ import (
 // create --redirect-uri` through the real binary: discovery, authorize,
 // the sign-in pages (password, then the authenticator app registered
 // with a code from oathtool), the code exchange with PKCE, and the ID
-// token checked by go-oidc against the served keys.
+// token checked by go-oidc against the served keys; then a step-up with
+// acr_values inside a password-only session, through the same pages.
 func TestOIDCEndToEnd(t *testing.T) {
 	needTools(t, "oathtool")
 	data := t.TempDir()
@@ -67,26 +68,57 @@ func TestOIDCEndToEnd(t *testing.T) {
 		t.Fatalf("no key on the page:\n%s", b.Page)
 	}
 	back := b.Submit(url.Values{"code": {totpCode(t, m[1], "now")}}).Location()
-	if back == nil || back.Scheme+"://"+back.Host+back.Path != redirect || back.Query().Get("state") != "s1" {
-		t.Fatalf("back to the app: %v (%d %s)", back, b.Status, b.URL)
-	}
-	code := back.Query().Get("code")
-	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
-	if err != nil {
-		t.Fatalf("exchange: %v", err)
-	}
-	idt, err := p.Verifier(&gooidc.Config{ClientID: app.AppID}).Verify(ctx, tok.Extra("id_token").(string))
-	if err != nil {
-		t.Fatalf("ID token: %v", err)
-	}
-	var c struct {
+	// redeem takes the app's code from the redirect, exchanges it with
+	// the PKCE verifier and checks the ID token against the served keys.
+	type claims struct {
 		AMR []string `json:"amr"`
 		ACR string   `json:"acr"`
 		UPN string   `json:"preferred_username"`
 	}
-	idt.Claims(&c)
-	if !slices.Contains(c.AMR, "pwd") || !slices.Contains(c.AMR, "mfa") || c.ACR != "urn:vakt:acr:mfa" || c.UPN != "eva@contoso.com" {
+	redeem := func(back *url.URL, state, verifier string) claims {
+		t.Helper()
+		if back == nil || back.Scheme+"://"+back.Host+back.Path != redirect || back.Query().Get("state") != state {
+			t.Fatalf("back to the app: %v", back)
+		}
+		tok, err := conf.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatalf("exchange: %v", err)
+		}
+		idt, err := p.Verifier(&gooidc.Config{ClientID: app.AppID}).Verify(ctx, tok.Extra("id_token").(string))
+		if err != nil {
+			t.Fatalf("ID token: %v", err)
+		}
+		var c claims
+		idt.Claims(&c)
+		return c
+	}
+	if c := redeem(back, "s1", verifier); !slices.Contains(c.AMR, "pwd") || !slices.Contains(c.AMR, "mfa") || c.ACR != "urn:vakt:acr:mfa" || c.UPN != "eva@contoso.com" {
 		t.Fatalf("claims %+v", c)
+	}
+
+	// Step-up through the pages: olle skips registering for now (a
+	// password-only session); then the app asks for MFA with acr_values,
+	// and inside that session the pages ask only for what is missing.
+	mustCLI(t, nil, "user", "create", "--tenant", "contoso.com", "--upn", "olle@contoso.com", "--password-file", pw, "--data", data)
+	b2 := webtest.New(t, srv.url)
+	verifier = oauth2.GenerateVerifier()
+	b2.Get(conf.AuthCodeURL("s2", oauth2.S256ChallengeOption(verifier))).Expect(200, `data-page="signin-username"`)
+	b2.Submit(url.Values{"username": {"olle@contoso.com"}}).Expect(200, `data-page="signin-password"`)
+	b2.Submit(url.Values{"password": {"a-Strong-Passphrase-42"}}).Expect(200, `data-page="signin-register"`)
+	if c := redeem(b2.Submit(url.Values{"step": {"skip"}}).Location(), "s2", verifier); c.ACR != "urn:vakt:acr:sfa" || slices.Contains(c.AMR, "mfa") {
+		t.Fatalf("single-factor claims %+v", c)
+	}
+	verifier = oauth2.GenerateVerifier()
+	b2.Get(conf.AuthCodeURL("s3", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("acr_values", "urn:vakt:acr:mfa")))
+	b2.Expect(200, `data-page="signin-username"`, `name="stepUp" value="1"`, `value="olle@contoso.com"`)
+	b2.Submit(nil).Expect(200, `data-page="signin-register"`)
+	b2.Submit(url.Values{"step": {"registerBegin"}}).Expect(200, `data-page="signin-register-app"`)
+	m = regexp.MustCompile(`data-key="([A-Z2-7]+)"`).FindStringSubmatch(b2.Page)
+	if m == nil {
+		t.Fatalf("no key on the page:\n%s", b2.Page)
+	}
+	if c := redeem(b2.Submit(url.Values{"code": {totpCode(t, m[1], "now")}}).Location(), "s3", verifier); c.ACR != "urn:vakt:acr:mfa" || !slices.Contains(c.AMR, "mfa") {
+		t.Fatalf("stepped-up claims %+v", c)
 	}
 
 	// A new signing key, made from the command line while the server
