@@ -153,8 +153,9 @@ func (p *Pages) signin(w http.ResponseWriter, r *http.Request, rq *request) {
 // stepUpSession returns the session token when a step-up continues the
 // browser's live session: stepUp=1 without prompt=login, and the name on
 // the form is the session's own user. The engine then asks only for the
-// second factor (Engine.StartStepUp). Another name, or prompt=login, is a
-// full sign-in.
+// second factor (Engine.StartStepUp; with step-up set it never ends a
+// flow at once, so the step it returns is rendered like Start's). Another
+// name, or prompt=login, is a full sign-in.
 func (p *Pages) stepUpSession(r *http.Request, rq *request, sp signinParams, name string) (string, bool) {
 	if !sp.StepUp || sp.Prompt == "login" {
 		return "", false
@@ -209,9 +210,6 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 			return
 		}
 		f := flowRef{FlowID: v.FlowID, ReturnURL: sp.ReturnURL, Username: name}
-		if p.finished(w, r, rq, v, f) {
-			return
-		}
 		p.setFlow(w, f)
 		p.renderFlow(w, r, rq, http.StatusOK, v, f, nil)
 		return
@@ -283,7 +281,15 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		p.renderFlow(w, r, rq, status, cur, f, []fieldError{{Field: field, Message: msg}})
 		return
 	}
-	if p.finished(w, r, rq, v, f) {
+	if v.State == signin.StateDone && v.Session != nil {
+		c := &http.Cookie{Name: signin.SessionCookie, Value: v.Session.Token, Path: "/", HttpOnly: true, Secure: p.SecureCookies,
+			SameSite: http.SameSiteLaxMode}
+		if v.Session.Persistent {
+			c.Expires = v.Session.ExpiresAt
+		}
+		http.SetCookie(w, c)
+		p.clearFlow(w)
+		redirect(w, r, orDefault(f.ReturnURL, p.defaultReturn(rq)))
 		return
 	}
 	var notice []fieldError
@@ -292,23 +298,6 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		notice = []fieldError{{Message: rq.tr.T("mfa.voice.waiting")}}
 	}
 	p.renderFlow(w, r, rq, http.StatusOK, v, f, notice)
-}
-
-// finished completes a flow that ended with a session: the cookie, then
-// the return address.
-func (p *Pages) finished(w http.ResponseWriter, r *http.Request, rq *request, v signin.View, f flowRef) bool {
-	if v.State != signin.StateDone || v.Session == nil {
-		return false
-	}
-	c := &http.Cookie{Name: signin.SessionCookie, Value: v.Session.Token, Path: "/", HttpOnly: true, Secure: p.SecureCookies,
-		SameSite: http.SameSiteLaxMode}
-	if v.Session.Persistent {
-		c.Expires = v.Session.ExpiresAt
-	}
-	http.SetCookie(w, c)
-	p.clearFlow(w)
-	redirect(w, r, orDefault(f.ReturnURL, p.defaultReturn(rq)))
-	return true
 }
 
 // redisplayEnrolment rebuilds the QR code and key of a started
