@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -17,13 +15,18 @@ import (
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/vakt-id/vakt/internal/web/webtest"
 )
 
 // TestOIDCEndToEnd signs a user into an app registered with `vakt app
 // create --redirect-uri` through the real binary: discovery, authorize,
-// the sign-in API, the code exchange with PKCE, and the ID token checked
-// by go-oidc against the served keys.
+// the sign-in pages (password, then the authenticator app registered
+// with a code from oathtool), the code exchange with PKCE, and the ID
+// token checked by go-oidc against the served keys; then a step-up with
+// acr_values inside a password-only session, through the same pages.
 func TestOIDCEndToEnd(t *testing.T) {
+	needTools(t, "oathtool")
 	data := t.TempDir()
 	pw := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pw, []byte("a-Strong-Passphrase-42\n"), 0o600)
@@ -46,88 +49,76 @@ func TestOIDCEndToEnd(t *testing.T) {
 	}
 	conf := oauth2.Config{ClientID: app.AppID, ClientSecret: app.ClientSecret, Endpoint: p.Endpoint(), RedirectURL: redirect, Scopes: []string{"openid", "profile"}}
 	verifier := oauth2.GenerateVerifier()
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	next := conf.AuthCodeURL("s1", oauth2.S256ChallengeOption(verifier), gooidc.Nonce("n1"))
-	var signinPage *url.URL
-	for range 5 { // authorize → login → the sign-in page
-		resp, err := browser.Get(next)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		u, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
-		if err != nil || resp.StatusCode != http.StatusFound {
-			t.Fatalf("authorize: %d %v", resp.StatusCode, err)
-		}
-		if strings.HasSuffix(u.Path, "/signin") {
-			signinPage = u
-			break
-		}
-		next = u.String()
+
+	// Through the real pages, as a browser without JavaScript: authorize
+	// → the sign-in page → name → password → security defaults ask to
+	// register the authenticator app (its key read from the page, the
+	// code from oathtool) → back to the app's redirect URI with the code.
+	b := webtest.New(t, srv.url)
+	b.Get(conf.AuthCodeURL("s1", oauth2.S256ChallengeOption(verifier), gooidc.Nonce("n1")))
+	if b.URL.Path != "/"+tenant+"/signin" || b.URL.Query().Get("appId") != app.AppID {
+		t.Fatalf("authorize ended at %s", b.URL)
 	}
-	if signinPage == nil || signinPage.Query().Get("appId") != app.AppID {
-		t.Fatalf("sign-in page %v", signinPage)
+	b.Expect(200, `data-page="signin-username"`)
+	b.Submit(url.Values{"username": {"eva@contoso.com"}}).Expect(200, `data-page="signin-password"`)
+	b.Submit(url.Values{"password": {"a-Strong-Passphrase-42"}}).Expect(200, `data-page="signin-register"`)
+	b.Submit(url.Values{"step": {"registerBegin"}}).Expect(200, `data-page="signin-register-app"`)
+	m := regexp.MustCompile(`data-key="([A-Z2-7]+)"`).FindStringSubmatch(b.Page)
+	if m == nil {
+		t.Fatalf("no key on the page:\n%s", b.Page)
 	}
-	call := func(path string, body any) map[string]any {
-		b, _ := json.Marshal(body)
-		resp, err := browser.Post(srv.url+"/"+tenant+"/api/"+path, "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		var v map[string]any
-		json.Unmarshal(raw, &v)
-		if resp.StatusCode >= 300 {
-			t.Fatalf("%s: %d %s", path, resp.StatusCode, raw)
-		}
-		return v
-	}
-	v := call("signin", map[string]any{"username": "eva@contoso.com", "appId": app.AppID})
-	flow := v["flowId"].(string)
-	v = call("signin/"+flow+"/password", map[string]any{"password": "a-Strong-Passphrase-42"})
-	if v["state"] == "register" { // security defaults' grace: skip for now
-		v = call("signin/"+flow+"/register/skip", nil)
-	}
-	if v["state"] != "done" {
-		t.Fatalf("sign-in: %v", v)
-	}
-	next = srv.url + signinPage.Query().Get("returnUrl")
-	var code string
-	for range 5 { // login → callback → the app
-		resp, err := browser.Get(next)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		loc := resp.Header.Get("Location")
-		if strings.HasPrefix(loc, redirect) {
-			u, _ := url.Parse(loc)
-			code = u.Query().Get("code")
-			break
-		}
-		if loc == "" {
-			t.Fatalf("no redirect from %s: %d", next, resp.StatusCode)
-		}
-		next = loc
-	}
-	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
-	if err != nil {
-		t.Fatalf("exchange: %v", err)
-	}
-	idt, err := p.Verifier(&gooidc.Config{ClientID: app.AppID}).Verify(ctx, tok.Extra("id_token").(string))
-	if err != nil {
-		t.Fatalf("ID token: %v", err)
-	}
-	var c struct {
+	back := b.Submit(url.Values{"code": {totpCode(t, m[1], "now")}}).Location()
+	// redeem takes the app's code from the redirect, exchanges it with
+	// the PKCE verifier and checks the ID token against the served keys.
+	type claims struct {
 		AMR []string `json:"amr"`
 		ACR string   `json:"acr"`
 		UPN string   `json:"preferred_username"`
 	}
-	idt.Claims(&c)
-	if !slices.Contains(c.AMR, "pwd") || c.ACR != "urn:vakt:acr:sfa" || c.UPN != "eva@contoso.com" {
+	redeem := func(back *url.URL, state, verifier string) claims {
+		t.Helper()
+		if back == nil || back.Scheme+"://"+back.Host+back.Path != redirect || back.Query().Get("state") != state {
+			t.Fatalf("back to the app: %v", back)
+		}
+		tok, err := conf.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatalf("exchange: %v", err)
+		}
+		idt, err := p.Verifier(&gooidc.Config{ClientID: app.AppID}).Verify(ctx, tok.Extra("id_token").(string))
+		if err != nil {
+			t.Fatalf("ID token: %v", err)
+		}
+		var c claims
+		idt.Claims(&c)
+		return c
+	}
+	if c := redeem(back, "s1", verifier); !slices.Contains(c.AMR, "pwd") || !slices.Contains(c.AMR, "mfa") || c.ACR != "urn:vakt:acr:mfa" || c.UPN != "eva@contoso.com" {
 		t.Fatalf("claims %+v", c)
+	}
+
+	// Step-up through the pages: olle skips registering for now (a
+	// password-only session); then the app asks for MFA with acr_values,
+	// and inside that session the pages ask only for what is missing.
+	mustCLI(t, nil, "user", "create", "--tenant", "contoso.com", "--upn", "olle@contoso.com", "--password-file", pw, "--data", data)
+	b2 := webtest.New(t, srv.url)
+	verifier = oauth2.GenerateVerifier()
+	b2.Get(conf.AuthCodeURL("s2", oauth2.S256ChallengeOption(verifier))).Expect(200, `data-page="signin-username"`)
+	b2.Submit(url.Values{"username": {"olle@contoso.com"}}).Expect(200, `data-page="signin-password"`)
+	b2.Submit(url.Values{"password": {"a-Strong-Passphrase-42"}}).Expect(200, `data-page="signin-register"`)
+	if c := redeem(b2.Submit(url.Values{"step": {"skip"}}).Location(), "s2", verifier); c.ACR != "urn:vakt:acr:sfa" || slices.Contains(c.AMR, "mfa") {
+		t.Fatalf("single-factor claims %+v", c)
+	}
+	verifier = oauth2.GenerateVerifier()
+	b2.Get(conf.AuthCodeURL("s3", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("acr_values", "urn:vakt:acr:mfa")))
+	b2.Expect(200, `data-page="signin-username"`, `name="stepUp" value="1"`, `value="olle@contoso.com"`)
+	b2.Submit(nil).Expect(200, `data-page="signin-register"`)
+	b2.Submit(url.Values{"step": {"registerBegin"}}).Expect(200, `data-page="signin-register-app"`)
+	m = regexp.MustCompile(`data-key="([A-Z2-7]+)"`).FindStringSubmatch(b2.Page)
+	if m == nil {
+		t.Fatalf("no key on the page:\n%s", b2.Page)
+	}
+	if c := redeem(b2.Submit(url.Values{"code": {totpCode(t, m[1], "now")}}).Location(), "s3", verifier); c.ACR != "urn:vakt:acr:mfa" || !slices.Contains(c.AMR, "mfa") {
+		t.Fatalf("stepped-up claims %+v", c)
 	}
 
 	// A new signing key, made from the command line while the server

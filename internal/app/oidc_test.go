@@ -24,6 +24,7 @@ import (
 	"github.com/vakt-id/vakt/internal/store"
 	"github.com/vakt-id/vakt/internal/store/storetest"
 	"github.com/vakt-id/vakt/internal/tokens"
+	"github.com/vakt-id/vakt/internal/web/webtest"
 )
 
 const rpRedirect = "http://127.0.0.1:9/rp/callback" // never fetched: the browser stops there
@@ -177,6 +178,9 @@ func (w *world) authorize(b *browser, r *rp, extra ...oauth2.AuthCodeOption) (st
 // codeFrom checks the redirect to the relying party and returns its code.
 func codeFrom(t testing.TB, u *url.URL, state string) string {
 	t.Helper()
+	if u == nil {
+		t.Fatal("no redirect to the app")
+	}
 	if u.Scheme+"://"+u.Host+u.Path != rpRedirect || u.Query().Get("state") != state || u.Query().Get("code") == "" {
 		t.Fatalf("redirect to the app: %s", u)
 	}
@@ -212,44 +216,21 @@ func TestOIDCRelyingParty(t *testing.T) {
 	needOathtool(t)
 	for _, be := range storetest.Backends {
 		t.Run(be.Name, func(t *testing.T) {
-			w, base, app, secret := oidcWorld(t, be.New)
+			// Code + PKCE through the pages, as a browser without
+			// JavaScript: authorize → sign-in page → name → password →
+			// the authenticator's code (oathtool) → back through
+			// returnUrl → the app's redirect URI with the code.
+			ps := startOnPages(t, be.New)
+			w, app, r, anna, annaKey, b, verifier, state, nonce := ps.w, ps.app, ps.r, ps.user, ps.key, ps.b, ps.verifier, ps.state, ps.nonce
 			ctx := context.Background()
-			r := w.relyingParty(ctx, app.AppID, secret)
-			anna, annaKey := w.totpUser("anna@contoso.com", store.PerUserMFAEnforced)
-
-			// Code + PKCE: authorize → sign-in page → JSON sign-in API
-			// (password + TOTP) → back through returnUrl → the app.
-			b := newBrowser(t)
-			stop, verifier, state, nonce := w.authorize(b, r)
-			ret := w.signInPage(stop, app.AppID, false)
-			v := b.api(base, "signin", map[string]any{"username": anna.UPN, "appId": app.AppID}, 201)
-			v = b.api(base, "signin/"+v.FlowID+"/password", map[string]any{"password": "Lila-Kor-Flyger-88"}, 200)
-			if v.State != signin.StateMFA {
-				t.Fatalf("after the password: %+v", v)
-			}
-			v = b.api(base, "signin/"+v.FlowID+"/verify", map[string]any{"code": w.oathtool(annaKey)}, 200)
-			if v.State != signin.StateDone {
-				t.Fatalf("after the code: %+v", v)
-			}
-			_, to := b.follow(w.srv.URL+ret, w.srv.URL)
-			back, _ := url.Parse(to)
-			code := codeFrom(t, back, state)
-			tok, err := r.conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
-			if err != nil {
-				t.Fatalf("exchange: %v", err)
-			}
-			raw, _ := tok.Extra("id_token").(string)
-			idt, err := r.verifier.Verify(ctx, raw)
-			if err != nil {
-				t.Fatalf("verify ID token: %v", err)
-			}
-			var c idClaims
-			if err := idt.Claims(&c); err != nil {
-				t.Fatal(err)
-			}
+			b.Expect(200, `data-page="signin-username"`)
+			b.Submit(url.Values{"username": {anna.UPN}}).Expect(200, `data-page="signin-password"`)
+			b.Submit(url.Values{"password": {"Lila-Kor-Flyger-88"}}).Expect(200, `data-page="mfa-code"`)
+			code := codeFrom(t, b.Submit(url.Values{"code": {w.oathtool(annaKey)}}).Location(), state)
+			tok, c, sub := r.redeem(t, code, verifier)
 			if !slices.Contains(c.AMR, "mfa") || !slices.Contains(c.AMR, "otp") || !slices.Contains(c.AMR, "pwd") || c.ACR != oidc.ACRMFA ||
-				c.Nonce != nonce || c.TID != w.tenant.ID || idt.Subject != anna.ID || c.AuthTime == 0 || c.UPN != anna.UPN {
-				t.Fatalf("ID token claims %+v sub %s", c, idt.Subject)
+				c.Nonce != nonce || c.TID != w.tenant.ID || sub != anna.ID || c.AuthTime == 0 || c.UPN != anna.UPN {
+				t.Fatalf("ID token claims %+v sub %s", c, sub)
 			}
 			// The code is spent.
 			if _, err := r.conf.Exchange(ctx, code, oauth2.VerifierOption(verifier)); oauthCode(err) != "invalid_grant" {
@@ -297,53 +278,96 @@ func TestOIDCRelyingParty(t *testing.T) {
 			}
 
 			// Step-up: a password-only session; the app asks for MFA
-			// with acr_values and gets the second factor asked for.
+			// with acr_values and the pages ask for the second factor
+			// only, inside that session (no password again).
 			bo, boKey := w.totpUser("bo@contoso.com", store.PerUserMFADisabled)
-			b2 := newBrowser(t)
-			stop, _, _, _ = w.authorize(b2, r)
-			ret = w.signInPage(stop, app.AppID, false)
-			v = b2.api(base, "signin", map[string]any{"username": bo.UPN, "appId": app.AppID}, 201)
-			if v = b2.api(base, "signin/"+v.FlowID+"/password", map[string]any{"password": "Lila-Kor-Flyger-88"}, 200); v.State != signin.StateDone {
-				t.Fatalf("single-factor sign-in: %+v", v)
+			b2 := webtest.New(t, w.srv.URL)
+			_, state, _ = w.authorizePages(b2, r)
+			w.signInPage(b2.URL, app.AppID, false)
+			b2.Submit(url.Values{"username": {bo.UPN}}).Expect(200, `data-page="signin-password"`)
+			codeFrom(t, b2.Submit(url.Values{"password": {"Lila-Kor-Flyger-88"}}).Location(), state)
+			verifier, state, _ = w.authorizePages(b2, r, oauth2.SetAuthURLParam("acr_values", oidc.ACRMFA))
+			w.signInPage(b2.URL, app.AppID, true)
+			b2.Expect(200, `data-page="signin-username"`, `value="`+bo.UPN+`"`)
+			page := b2.Submit(nil).Expect(200, `data-page="mfa-code"`, bo.UPN)
+			if strings.Contains(page, `name="password"`) {
+				t.Fatal("the step-up asked for the password again")
 			}
-			_, to = b2.follow(w.srv.URL+ret, w.srv.URL)
-			if back, _ = url.Parse(to); back.Query().Get("code") == "" {
-				t.Fatalf("single-factor: %s", to)
-			}
-			stop, verifier, state, _ = w.authorize(b2, r, oauth2.SetAuthURLParam("acr_values", oidc.ACRMFA))
-			ret = w.signInPage(stop, app.AppID, true)
-			v = b2.api(base, "signin", map[string]any{"stepUp": true, "appId": app.AppID}, 201)
-			if v.State != signin.StateMFA {
-				t.Fatalf("step-up flow: %+v", v)
-			}
-			v = b2.api(base, "signin/"+v.FlowID+"/verify", map[string]any{"code": w.oathtool(boKey)}, 200)
-			if v.State != signin.StateDone {
-				t.Fatalf("after the step-up code: %+v", v)
-			}
-			_, to = b2.follow(w.srv.URL+ret, w.srv.URL)
-			back, _ = url.Parse(to)
-			tok3, err := r.conf.Exchange(ctx, codeFrom(t, back, state), oauth2.VerifierOption(verifier))
-			if err != nil {
-				t.Fatalf("step-up exchange: %v", err)
-			}
-			idt3, err := r.verifier.Verify(ctx, tok3.Extra("id_token").(string))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var c3 idClaims
-			idt3.Claims(&c3)
-			if !slices.Contains(c3.AMR, "mfa") || c3.ACR != oidc.ACRMFA || idt3.Subject != bo.ID {
+			back := b2.Submit(url.Values{"code": {w.oathtool(boKey)}}).Location()
+			_, c3, sub := r.redeem(t, codeFrom(t, back, state), verifier)
+			if !slices.Contains(c3.AMR, "mfa") || c3.ACR != oidc.ACRMFA || sub != bo.ID {
 				t.Fatalf("stepped-up ID token %+v", c3)
 			}
 
-			// prompt=login asks for a fresh sign-in even with a session.
+			// prompt=login asks for a fresh sign-in even with a session:
+			// the password again, and a later auth_time.
 			w.advance(time.Minute)
-			stop, _, _, _ = w.authorize(b2, r, oauth2.SetAuthURLParam("prompt", "login"))
-			if w.signInPage(stop, app.AppID, false); stop.Query().Get("prompt") != "login" {
-				t.Fatalf("prompt=login: %s", stop)
+			verifier, state, _ = w.authorizePages(b2, r, oauth2.SetAuthURLParam("prompt", "login"))
+			if w.signInPage(b2.URL, app.AppID, false); b2.URL.Query().Get("prompt") != "login" {
+				t.Fatalf("prompt=login: %s", b2.URL)
+			}
+			b2.Submit(url.Values{"username": {bo.UPN}}).Expect(200, `data-page="signin-password"`)
+			back = b2.Submit(url.Values{"password": {"Lila-Kor-Flyger-88"}}).Location()
+			_, c4, sub := r.redeem(t, codeFrom(t, back, state), verifier)
+			if c4.AuthTime < w.clock().Unix() || c4.AuthTime <= c3.AuthTime || sub != bo.ID {
+				t.Fatalf("prompt=login: auth_time %d (step-up %d, now %d)", c4.AuthTime, c3.AuthTime, w.clock().Unix())
 			}
 		})
 	}
+}
+
+// redeem exchanges a code with its PKCE verifier and verifies the ID
+// token with go-oidc; it returns the tokens, the claims and the subject.
+func (r *rp) redeem(t testing.TB, code, verifier string) (*oauth2.Token, idClaims, string) {
+	t.Helper()
+	ctx := context.Background()
+	tok, err := r.conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := r.verifier.Verify(ctx, raw)
+	if err != nil {
+		t.Fatalf("verify ID token: %v", err)
+	}
+	var c idClaims
+	if err := idt.Claims(&c); err != nil {
+		t.Fatal(err)
+	}
+	return tok, c, idt.Subject
+}
+
+// pagesStart is an oidcWorld with its relying party and a user with the
+// authenticator app and MFA enforced, whose browser a fresh authorization
+// request has brought to the sign-in page.
+type pagesStart struct {
+	w                      *world
+	app                    store.App
+	r                      *rp
+	user                   store.User
+	key                    string
+	b                      *webtest.Browser
+	verifier, state, nonce string
+}
+
+func startOnPages(t testing.TB, newStore storetest.NewStore) pagesStart {
+	t.Helper()
+	w, _, app, secret := oidcWorld(t, newStore)
+	ps := pagesStart{w: w, app: app, r: w.relyingParty(context.Background(), app.AppID, secret), b: webtest.New(t, w.srv.URL)}
+	ps.user, ps.key = w.totpUser("anna@contoso.com", store.PerUserMFAEnforced)
+	ps.verifier, ps.state, ps.nonce = w.authorizePages(ps.b, ps.r)
+	w.signInPage(ps.b.URL, app.AppID, false)
+	return ps
+}
+
+// authorizePages sends the browser to the authorize endpoint with PKCE
+// and a nonce; it follows vakt's redirects and stops on the page it
+// shows (the sign-in page) or at the app's redirect URI.
+func (w *world) authorizePages(b *webtest.Browser, r *rp, extra ...oauth2.AuthCodeOption) (verifier, state, nonce string) {
+	w.t.Helper()
+	verifier, state, nonce = oauth2.GenerateVerifier(), oauth2.GenerateVerifier()[:16], oauth2.GenerateVerifier()[:16]
+	b.Get(r.conf.AuthCodeURL(state, append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier), gooidc.Nonce(nonce)}, extra...)...))
+	return verifier, state, nonce
 }
 
 // oauthCode is the OAuth error code of a failed token request.

@@ -39,10 +39,10 @@ func TestPlainHTTPFlow(t *testing.T) {
 			c2.get(base + "/signin?returnUrl=" + url.QueryEscape(base+"/mysecurityinfo")).expect(200)
 			c2.post(base+"/signin", url.Values{"step": {"username"}, "username": {"anna@contoso.com"}, "returnUrl": {base + "/mysecurityinfo"}}).expect(200)
 			// From a familiar network security defaults ask for nothing more;
-			// security info then asks for a fresh second factor (step-up).
+			// security info then asks for a fresh second factor (step-up)
+			// inside the session: the code, not the password again.
 			c2.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200, `name="stepUp" value="1"`, `value="anna@contoso.com"`)
-			c2.post(base+"/signin", url.Values{"step": {"username"}, "username": {"anna@contoso.com"}, "stepUp": {"1"}, "returnUrl": {base + "/mysecurityinfo"}}).expect(200)
-			c2.post(base+"/signin", url.Values{"step": {"password"}, "password": {userPassword}}).expect(200, "Enter code")
+			c2.post(base+"/signin", url.Values{"step": {"username"}, "username": {"anna@contoso.com"}, "stepUp": {"1"}, "returnUrl": {base + "/mysecurityinfo"}}).expect(200, "Enter code")
 			c2.post(base+"/signin", url.Values{"step": {"verify"}, "code": {s.code(key)}}).expect(200, "Security info", "Authenticator app", "Default sign-in method:")
 		})
 	}

@@ -3,12 +3,10 @@ package web_test
 import (
 	"context"
 	"crypto/rand"
-	"html"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -29,6 +27,7 @@ import (
 	"github.com/vakt-id/vakt/internal/signin"
 	"github.com/vakt-id/vakt/internal/store"
 	"github.com/vakt-id/vakt/internal/store/storetest"
+	"github.com/vakt-id/vakt/internal/web/webtest"
 )
 
 var operator = directory.Actor{Operator: true}
@@ -128,80 +127,55 @@ func (s *site) sentCode(to string) string {
 }
 
 // client is a plain HTTP client with cookies that reads forms' tokens
-// from the last page, like a browser without JavaScript.
+// from the last page, like a browser without JavaScript (webtest.Browser;
+// the fields mirror its last answer for the tests here).
 type client struct {
 	t      testing.TB
 	s      *site
 	c      *http.Client
+	b      *webtest.Browser
 	last   string // the last page's body
 	status int
-	tok    string
 	lang   string
 }
 
 func (s *site) client() *client {
-	jar, _ := cookiejar.New(nil)
-	return &client{t: s.t, s: s, c: &http.Client{Jar: jar}}
+	b := webtest.New(s.t, s.srv.URL)
+	return &client{t: s.t, s: s, c: b.HTTP, b: b}
+}
+
+func (c *client) sync(f func()) *client {
+	c.t.Helper()
+	c.b.Lang = c.lang
+	f()
+	c.last, c.status = c.b.Page, c.b.Status
+	return c
 }
 
 func (c *client) do(req *http.Request) *client {
 	c.t.Helper()
-	if c.lang != "" {
-		req.Header.Set("Accept-Language", c.lang)
-	}
-	resp, err := c.c.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	c.last, c.status = string(b), resp.StatusCode
-	return c
+	return c.sync(func() { c.b.Do(req) })
 }
 
 func (c *client) get(path string) *client {
-	req, _ := http.NewRequest("GET", c.s.srv.URL+path, nil)
-	return c.do(req)
+	c.t.Helper()
+	return c.sync(func() { c.b.Get(path) })
 }
 
-var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-// token is the form token of the last page that had a form (it stays the
-// same for as long as the browser keeps its cookie).
-func (c *client) token() string {
-	if m := csrfRE.FindStringSubmatch(c.last); m != nil {
-		c.tok = html.UnescapeString(m[1])
-	}
-	if c.tok == "" {
-		c.t.Fatalf("no form token on the page:\n%s", c.last)
-	}
-	return c.tok
-}
+// token is the form token of the last page that had a form.
+func (c *client) token() string { c.t.Helper(); return c.b.Token() }
 
 // post submits fields with the last page's token (unless fields has one).
 func (c *client) post(path string, fields url.Values) *client {
 	c.t.Helper()
-	if _, ok := fields["csrf"]; !ok {
-		fields.Set("csrf", c.token())
-	}
-	req, _ := http.NewRequest("POST", c.s.srv.URL+path, strings.NewReader(fields.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return c.do(req)
+	return c.sync(func() { c.b.Post(path, fields) })
 }
 
 // expect checks the last answer's status and that its page shows each
 // of contains; it returns the page.
 func (c *client) expect(want int, contains ...string) string {
 	c.t.Helper()
-	if c.status != want {
-		c.t.Fatalf("status %d, want %d:\n%s", c.status, want, c.last)
-	}
-	for _, s := range contains {
-		if !strings.Contains(c.last, s) {
-			c.t.Fatalf("page lacks %q:\n%s", s, c.last)
-		}
-	}
-	return c.last
+	return c.b.Expect(want, contains...)
 }
 
 var keyRE = regexp.MustCompile(`id="secret-key" data-key="([A-Z2-7]+)"`)

@@ -79,18 +79,32 @@ func (p *Pages) myApps(w http.ResponseWriter, r *http.Request, rq *request) {
 	p.render(w, r, rq, http.StatusOK, "myapps", vw)
 }
 
-// appHome is where a click on an app goes: the web origin of its first
-// redirect address (the app starts its own sign-in from there). Only
-// http and https addresses become links.
+// appHome is where a click on an app goes: the origin of one of its web
+// or single-page-app redirect URIs, https first (http is only ever a
+// loopback address, a developer's app). The app starts its own sign-in
+// from there: only the app holds the state, nonce and PKCE verifier an
+// authorization request needs, so vakt cannot start one for it; with the
+// person's live session that request then completes without a page
+// (single sign-on). Native apps (publicClient redirect URIs: private
+// schemes, loopback ports) cannot be opened from a link and are not
+// listed, nor are apps without a redirect URI (services).
 func appHome(a store.App) string {
-	for _, ru := range a.RedirectURIs {
+	loopback := ""
+	for _, ru := range slices.Concat(a.RedirectURIs, a.SPARedirectURIs) {
 		u, err := url.Parse(ru)
-		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		if err != nil || u.Host == "" || u.User != nil {
 			continue
 		}
-		return u.Scheme + "://" + u.Host + "/"
+		switch u.Scheme {
+		case "https":
+			return u.Scheme + "://" + u.Host + "/"
+		case "http":
+			if loopback == "" {
+				loopback = u.Scheme + "://" + u.Host + "/"
+			}
+		}
 	}
-	return ""
+	return loopback
 }
 
 func (p *Pages) renderError(w http.ResponseWriter, r *http.Request, rq *request, status int, msg string) {

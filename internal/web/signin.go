@@ -156,6 +156,28 @@ func (p *Pages) signin(w http.ResponseWriter, r *http.Request, rq *request) {
 	p.render(w, r, rq, http.StatusOK, "signin-username", p.newView(r, rq, "signin.title", d))
 }
 
+// stepUpSession returns the session token when a step-up continues the
+// browser's live session: stepUp=1 without prompt=login, and the name on
+// the form is the session's own user. The engine then asks only for the
+// second factor (Engine.StartStepUp; with step-up set it never ends a
+// flow at once, so the step it returns is rendered like Start's). Another
+// name, or prompt=login, is a full sign-in.
+func (p *Pages) stepUpSession(r *http.Request, rq *request, sp signinParams, name string) (string, bool) {
+	if !sp.StepUp || sp.Prompt == "login" {
+		return "", false
+	}
+	s, ok := p.session(r, rq)
+	if !ok {
+		return "", false
+	}
+	u, err := p.Store.GetUser(r.Context(), rq.tenant.ID, s.UserID)
+	if err != nil || !u.AccountEnabled || !strings.EqualFold(u.UPN, name) {
+		return "", false
+	}
+	c, _ := r.Cookie(signin.SessionCookie)
+	return c.Value, true
+}
+
 func orDefault(s, def string) string {
 	if s == "" {
 		return def
@@ -183,7 +205,13 @@ func (p *Pages) signinPost(w http.ResponseWriter, r *http.Request, rq *request) 
 		name := form(r, "username")
 		c := signin.Client{App: sp.AppID, Kind: policy.ClientBrowser, IP: httpx.ClientIPFrom(ctx), UserAgent: r.UserAgent(),
 			DeviceID: p.deviceID(w, r), StepUp: sp.StepUp, CorrelationID: httpx.RequestIDFrom(ctx), Locale: rq.lang}
-		v, err := p.Engine.Start(ctx, rq.tenant.ID, name, c)
+		var v signin.View
+		var err error
+		if tok, ok := p.stepUpSession(r, rq, sp, name); ok {
+			v, err = p.Engine.StartStepUp(ctx, rq.tenant.ID, tok, c)
+		} else {
+			v, err = p.Engine.Start(ctx, rq.tenant.ID, name, c)
+		}
 		if err != nil {
 			msg, _ := p.message(r, rq, err)
 			vw := p.newView(r, rq, "signin.title", usernameData{Params: sp, Username: name})
