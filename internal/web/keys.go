@@ -30,7 +30,11 @@ const keyScriptPath = AssetPrefix + "webauthn.js"
 const maxCredential = 16 << 10
 
 // scriptCSP is setSecurityHeaders' policy plus vakt's own script.
-const scriptCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
+const scriptCSP = baseCSP + "; script-src 'self'"
+
+// liveCSP is for a page that follows a push: its script also asks this
+// host for the push's status.
+const liveCSP = baseCSP + "; script-src 'self'; connect-src 'self'"
 
 // keyPages run a ceremony (or, the user-name page, offer a passkey) and
 // load the script.

@@ -139,6 +139,9 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, rq *request, stat
 	}
 	v.Page = name
 	p.allowScript(w, name, v)
+	if v.Live != nil {
+		w.Header().Set("Content-Security-Policy", liveCSP)
+	}
 	// The page first, then the layout around it.
 	var content, buf bytes.Buffer
 	err := t.ExecuteTemplate(&content, "page/"+name, v)

@@ -185,14 +185,17 @@ func (p *Pages) page(h pageFunc) http.Handler {
 	})
 }
 
-// setSecurityHeaders: scripts, styles and images only from here (the
-// one script follows a push; the QR code is a data: image), no inline
-// script, never framed, no referrer (return
-// addresses carry an app's request). form-action is left out on purpose:
-// after sign-in the browser follows a redirect chain to the app's own
-// address, which form-action would block.
+// baseCSP: styles and images only from here (the QR code is a data:
+// image), no script at all, never framed. A page that needs its one
+// script widens it (pageCSP). form-action is left out on purpose: after
+// sign-in the browser follows a redirect chain to the app's own address,
+// which form-action would block.
+const baseCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
+
+// setSecurityHeaders: the strict policy, no referrer (return addresses
+// carry an app's request).
 func setSecurityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", baseCSP)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
