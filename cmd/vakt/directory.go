@@ -149,11 +149,7 @@ func userCmd() *cobra.Command {
 	tenantFlag(list)
 	outputFlag(list)
 	dataCmd(list, func(ctx context.Context, a *app.App, cmd *cobra.Command, _ []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		t, err := resolveTenant(ctx, a, cmd)
+		t, format, err := tenantAndFormat(ctx, a, cmd)
 		if err != nil {
 			return err
 		}
@@ -283,11 +279,7 @@ func userCmd() *cobra.Command {
 	imp.Flags().Bool("continue-on-error", false, "import the good rows even if some rows are bad (default: a bad row imports nothing)")
 	outputFlag(imp)
 	dataCmd(imp, func(ctx context.Context, a *app.App, cmd *cobra.Command, args []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		t, err := resolveTenant(ctx, a, cmd)
+		t, format, err := tenantAndFormat(ctx, a, cmd)
 		if err != nil {
 			return err
 		}
@@ -443,11 +435,7 @@ func groupCmd() *cobra.Command {
 	tenantFlag(list)
 	outputFlag(list)
 	dataCmd(list, func(ctx context.Context, a *app.App, cmd *cobra.Command, _ []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		t, err := resolveTenant(ctx, a, cmd)
+		t, format, err := tenantAndFormat(ctx, a, cmd)
 		if err != nil {
 			return err
 		}
@@ -508,11 +496,7 @@ func groupCmd() *cobra.Command {
 	_ = members.MarkFlagRequired("group")
 	outputFlag(members)
 	dataCmd(members, func(ctx context.Context, a *app.App, cmd *cobra.Command, _ []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		t, err := resolveTenant(ctx, a, cmd)
+		t, format, err := tenantAndFormat(ctx, a, cmd)
 		if err != nil {
 			return err
 		}

@@ -24,11 +24,7 @@ func oathCmd() *cobra.Command {
 	imp.Flags().Bool("continue-on-error", false, "import the good rows even if some rows are bad (default: a bad row imports nothing)")
 	outputFlag(imp)
 	dataCmd(imp, func(ctx context.Context, a *app.App, cmd *cobra.Command, args []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		t, err := resolveTenant(ctx, a, cmd)
+		t, format, err := tenantAndFormat(ctx, a, cmd)
 		if err != nil {
 			return err
 		}

@@ -30,11 +30,7 @@ func policyCmd() *cobra.Command {
 	sd.MarkFlagsMutuallyExclusive("enable", "disable")
 	outputFlag(sd)
 	dataCmd(sd, func(ctx context.Context, a *app.App, cmd *cobra.Command, _ []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		t, err := resolveTenant(ctx, a, cmd)
+		t, format, err := tenantAndFormat(ctx, a, cmd)
 		if err != nil {
 			return err
 		}
@@ -72,11 +68,7 @@ func policyCmd() *cobra.Command {
 	tenantFlag(methods)
 	outputFlag(methods)
 	dataCmd(methods, func(ctx context.Context, a *app.App, cmd *cobra.Command, _ []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		t, err := resolveTenant(ctx, a, cmd)
+		t, format, err := tenantAndFormat(ctx, a, cmd)
 		if err != nil {
 			return err
 		}
@@ -164,11 +156,7 @@ func caCommands() []*cobra.Command {
 	tenantFlag(list)
 	outputFlag(list)
 	dataCmd(list, func(ctx context.Context, a *app.App, cmd *cobra.Command, _ []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		t, err := resolveTenant(ctx, a, cmd)
+		t, format, err := tenantAndFormat(ctx, a, cmd)
 		if err != nil {
 			return err
 		}
@@ -224,11 +212,7 @@ func caCommands() []*cobra.Command {
 	create.MarkFlagsMutuallyExclusive("file", "display-name")
 	outputFlag(create)
 	dataCmd(create, func(ctx context.Context, a *app.App, cmd *cobra.Command, _ []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		t, err := resolveTenant(ctx, a, cmd)
+		t, format, err := tenantAndFormat(ctx, a, cmd)
 		if err != nil {
 			return err
 		}
@@ -287,11 +271,7 @@ func caCommands() []*cobra.Command {
 	whatif.Flags().String("user-action", "", "user action: urn:user:registersecurityinfo or urn:user:registerdevice")
 	outputFlag(whatif)
 	dataCmd(whatif, func(ctx context.Context, a *app.App, cmd *cobra.Command, _ []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		t, err := resolveTenant(ctx, a, cmd)
+		t, format, err := tenantAndFormat(ctx, a, cmd)
 		if err != nil {
 			return err
 		}

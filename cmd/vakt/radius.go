@@ -48,11 +48,7 @@ func radiusCmd() *cobra.Command {
 	tenantFlag(list)
 	outputFlag(list)
 	dataCmd(list, func(ctx context.Context, a *app.App, cmd *cobra.Command, _ []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		t, err := resolveTenant(ctx, a, cmd)
+		t, format, err := tenantAndFormat(ctx, a, cmd)
 		if err != nil {
 			return err
 		}

@@ -98,6 +98,17 @@ func outputFormat(cmd *cobra.Command) (string, error) {
 	return o, nil
 }
 
+// tenantAndFormat reads --output and resolves --tenant, in that order,
+// for the commands that list a tenant's things.
+func tenantAndFormat(ctx context.Context, a *app.App, cmd *cobra.Command) (store.Tenant, string, error) {
+	format, err := outputFormat(cmd)
+	if err != nil {
+		return store.Tenant{}, "", err
+	}
+	t, err := resolveTenant(ctx, a, cmd)
+	return t, format, err
+}
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
