@@ -3,20 +3,18 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vakt-id/vakt/internal/admin"
 	"github.com/vakt-id/vakt/internal/app"
+	"github.com/vakt-id/vakt/internal/apptest"
 	"github.com/vakt-id/vakt/internal/authpolicy"
 	"github.com/vakt-id/vakt/internal/config"
 	"github.com/vakt-id/vakt/internal/delivery"
@@ -24,7 +22,6 @@ import (
 	"github.com/vakt-id/vakt/internal/method"
 	"github.com/vakt-id/vakt/internal/method/totp"
 	"github.com/vakt-id/vakt/internal/policy"
-	"github.com/vakt-id/vakt/internal/secret"
 	"github.com/vakt-id/vakt/internal/signin"
 	"github.com/vakt-id/vakt/internal/store"
 	"github.com/vakt-id/vakt/internal/store/storetest"
@@ -40,49 +37,17 @@ type world struct {
 	srv    *httptest.Server
 	tenant store.Tenant
 	outbox string
-	mu     sync.Mutex
-	now    time.Time
+	s      *apptest.Server
 }
 
-func (w *world) clock() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now }
-func (w *world) advance(d time.Duration) {
-	w.mu.Lock()
-	w.now = w.now.Add(d)
-	w.mu.Unlock()
-}
+func (w *world) clock() time.Time        { return w.s.Now() }
+func (w *world) advance(d time.Duration) { w.s.Advance(d) }
 
 func newWorld(t testing.TB, newStore storetest.NewStore) *world {
-	// The clock starts after the tenant is created (with the real clock).
-	w := &world{t: t, ctx: context.Background(), now: time.Now().UTC().Add(time.Minute).Truncate(time.Second)}
-	cfg := config.Default()
-	cfg.Data = t.TempDir()
-	cfg.Password.Memory, cfg.Password.Time = 8192, 1
-	cfg.TrustedProxies = []string{"127.0.0.1/32"}
-	srv := httptest.NewUnstartedServer(nil)
-	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	kr, _ := secret.NewKeyring(key)
-	w.a = app.New(cfg, newStore(t), kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	w.outbox = t.TempDir() + "/outbox"
-	ob, err := delivery.NewFileOutbox(w.outbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.a.SecurityInfo.Sender = delivery.NewDevRouter(ob)
-	w.a.SignIn.Now, w.a.SecurityInfo.Now, w.a.Policies.Now = w.clock, w.clock, w.clock
-	srv.Config.Handler = w.a.Handler()
-	srv.Start()
-	w.srv = srv
-	t.Cleanup(func() { srv.Close(); w.a.SignInLog.Close(context.Background()) })
-	w.tenant, _, err = w.a.Admin.Init(w.ctx, "contoso.com", "admin@contoso.com", "a-Strong-Passphrase-42")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
+	s := apptest.Start(t, newStore(t), apptest.Options{Configure: func(c *config.Config) {
+		c.TrustedProxies = []string{"127.0.0.1/32"}
+	}})
+	return &world{t: t, ctx: context.Background(), a: s.App, srv: s.Srv, tenant: s.Tenant, outbox: s.Outbox, s: s}
 }
 
 func (w *world) user(upn string) store.User {

@@ -2,28 +2,21 @@ package web_test
 
 import (
 	"context"
-	"crypto/rand"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vakt-id/vakt/internal/admin"
 	"github.com/vakt-id/vakt/internal/app"
-	"github.com/vakt-id/vakt/internal/config"
+	"github.com/vakt-id/vakt/internal/apptest"
 	"github.com/vakt-id/vakt/internal/delivery"
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/method/totp"
 	"github.com/vakt-id/vakt/internal/policy"
-	"github.com/vakt-id/vakt/internal/secret"
 	"github.com/vakt-id/vakt/internal/signin"
 	"github.com/vakt-id/vakt/internal/store"
 	"github.com/vakt-id/vakt/internal/store/storetest"
@@ -44,56 +37,21 @@ type site struct {
 	tenant store.Tenant
 	outbox string
 	url    string // the public URL (srv.URL, or localhost for keys)
-	mu     sync.Mutex
-	now    time.Time
+	run    *apptest.Server
 }
 
-func (s *site) clock() time.Time { s.mu.Lock(); defer s.mu.Unlock(); return s.now }
+func (s *site) clock() time.Time { return s.run.Now() }
 
-func (s *site) advance(d time.Duration) {
-	s.mu.Lock()
-	s.now = s.now.Add(d)
-	s.mu.Unlock()
-}
+func (s *site) advance(d time.Duration) { s.run.Advance(d) }
 
 func newSite(t testing.TB, newStore storetest.NewStore) *site { return newSiteAt(t, newStore, false) }
 
 // newSiteAt with localhost names the server http://localhost:<port> in its
 // public URL: WebAuthn refuses IP addresses, so the key tests need it.
 func newSiteAt(t testing.TB, newStore storetest.NewStore, localhost bool) *site {
-	s := &site{t: t, ctx: context.Background(), now: time.Now().UTC().Add(time.Minute).Truncate(time.Second)}
-	cfg := config.Default()
-	cfg.Data = t.TempDir()
-	cfg.Password.Memory, cfg.Password.Time = 8192, 1
-	srv := httptest.NewUnstartedServer(nil)
-	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
-	if localhost {
-		cfg.PublicURL = "http://localhost:" + strconv.Itoa(srv.Listener.Addr().(*net.TCPAddr).Port)
-	}
-	s.url = cfg.PublicURL
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	kr, _ := secret.NewKeyring(key)
-	s.a = app.New(cfg, newStore(t), kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	s.outbox = t.TempDir() + "/outbox"
-	ob, err := delivery.NewFileOutbox(s.outbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.a.SecurityInfo.Sender = delivery.NewDevRouter(ob)
-	s.a.SignIn.Now, s.a.SecurityInfo.Now, s.a.Policies.Now = s.clock, s.clock, s.clock
+	r := apptest.Start(t, newStore(t), apptest.Options{Localhost: localhost})
+	s := &site{t: t, ctx: context.Background(), a: r.App, srv: r.Srv, tenant: r.Tenant, outbox: r.Outbox, url: r.URL, run: r}
 	s.a.Authenticator.Now = s.clock
-	srv.Config.Handler = s.a.Handler()
-	srv.Start()
-	s.srv = srv
-	t.Cleanup(func() { srv.Close(); s.a.SignInLog.Close(context.Background()) })
-	s.tenant, _, err = s.a.Admin.Init(s.ctx, "contoso.com", "admin@contoso.com", "a-Strong-Passphrase-42")
-	if err != nil {
-		t.Fatal(err)
-	}
 	return s
 }
 
