@@ -589,8 +589,7 @@ func (e *Engine) complete(ctx context.Context, f store.Flow, d flowData, u store
 		if err := tx.CreateSession(ctx, s); err != nil {
 			return err
 		}
-		_, err = tx.UpdateUser(ctx, f.TenantID, u.ID, func(x *store.User) error { x.LastSignInAt = &now; return nil })
-		return err
+		return tx.SetLastSignIn(ctx, f.TenantID, u.ID, now)
 	})
 	if err != nil {
 		return View{}, err

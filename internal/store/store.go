@@ -271,6 +271,9 @@ type Users interface {
 	// UpdateUser reads the user, applies fn and writes the result in one
 	// transaction; fn's error aborts without writing.
 	UpdateUser(ctx context.Context, tenantID, id string, fn func(*User) error) (User, error)
+	// SetLastSignIn records a successful sign-in's time, and nothing
+	// else: every sign-in writes it, inside the commit of its session.
+	SetLastSignIn(ctx context.Context, tenantID, id string, at time.Time) error
 	DeleteUser(ctx context.Context, tenantID, id string) error
 }
 

@@ -139,6 +139,13 @@ func (db *DB) UpdateUser(ctx context.Context, tenantID, id string, fn func(*stor
 	return out, err
 }
 
+// SetLastSignIn writes last_sign_in_at alone: a sign-in is not a change
+// of the user object, and one column spares the read-modify-write of the
+// whole row.
+func (db *DB) SetLastSignIn(ctx context.Context, tenantID, id string, at time.Time) error {
+	return db.execOne(ctx, `UPDATE users SET last_sign_in_at = ? WHERE tenant_id = ? AND id = ?`, toMicros(at), tenantID, id)
+}
+
 // DeleteUser removes a user with its memberships and role assignments.
 func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
 	return db.inTx(ctx, func(tx *DB) error {

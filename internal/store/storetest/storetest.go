@@ -187,6 +187,14 @@ func testUsers(t *testing.T, s store.Store) {
 		!got.LastSignInAt.Equal(signin) || updated.ID != u.ID {
 		t.Fatalf("after update = %+v", got)
 	}
+	later := signin.Add(time.Hour)
+	must(t, s.SetLastSignIn(ctx, tn.ID, u.ID, later))
+	if got, err := s.GetUser(ctx, tn.ID, u.ID); err != nil || got.LastSignInAt == nil || !got.LastSignInAt.Equal(later) || got.DisplayName != "Anna B" {
+		t.Fatalf("after SetLastSignIn: %+v, %v", got, err)
+	}
+	wantErr(t, s.SetLastSignIn(ctx, tn.ID, id(), later), store.ErrNotFound)
+	other := NewTenant(t, s)
+	wantErr(t, s.SetLastSignIn(ctx, other.ID, u.ID, later), store.ErrNotFound)
 	boom := errors.New("boom")
 	_, err = s.UpdateUser(ctx, tn.ID, u.ID, func(u *store.User) error { u.DisplayName = "lost"; return boom })
 	wantErr(t, err, boom)
