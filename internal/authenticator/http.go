@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -168,19 +169,74 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, tenant store.Tenant
 		return err
 	}
 	rc := http.NewResponseController(w)
+	// An HTTP/1.1 stream takes its connection over and runs on a goroutine
+	// of its own: net/http's per-connection buffers, its serving
+	// goroutine and its background reader are then freed, which is most
+	// of what a connected device costs (a node holds thousands).
+	if conn, brw, err := rc.Hijack(); err == nil {
+		if brw.Reader.Buffered() > 0 { // a request pipelined behind a stream: refuse both
+			conn.Close()
+			return nil
+		}
+		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		go func() {
+			defer cancel()
+			defer conn.Close()
+			out := &connStream{c: conn}
+			if _, err := io.WriteString(out, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"+
+				"X-Accel-Buffering: no\r\nConnection: close\r\n\r\n"); err != nil {
+				return
+			}
+			a.run(sctx, out, d)
+		}()
+		return nil
+	}
+	// HTTP/2 (no hijacking): the stream stays on the request.
 	// A stream outlives the server's timeouts by design.
 	_ = rc.SetWriteDeadline(time.Time{})
 	_ = rc.SetReadDeadline(time.Time{})
-	ch, cancel := a.Service.hub.subscribe(userTopic(d.TenantID, d.UserID))
-	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	a.run(ctx, responseStream{w, rc}, d)
+	return nil
+}
+
+// eventWriter is where a stream's events go.
+type eventWriter interface {
+	io.Writer
+	Flush() error
+}
+
+type responseStream struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (s responseStream) Flush() error { return s.rc.Flush() }
+
+// connStream writes straight to a taken-over connection; a peer that
+// stops reading fails the write after a while instead of holding the
+// stream forever.
+type connStream struct{ c net.Conn }
+
+func (s *connStream) Write(p []byte) (int, error) {
+	_ = s.c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	return s.c.Write(p)
+}
+
+func (s *connStream) Flush() error { return nil }
+
+// run sends the device's pending challenges, then each new one as it is
+// signalled, with a heartbeat that also notices a revoked device.
+func (a *API) run(ctx context.Context, w eventWriter, d Device) {
+	ch, cancel := a.Service.hub.subscribe(userTopic(d.TenantID, d.UserID))
+	defer cancel()
 	if _, err := io.WriteString(w, "retry: 3000\n\n"); err != nil {
-		return nil
+		return
 	}
-	_ = rc.Flush()
+	_ = w.Flush()
 	sent := map[string]bool{}
 	send := func() bool {
 		cs, err := a.Service.Pending(ctx, d)
@@ -199,34 +255,34 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, tenant store.Tenant
 			}
 		}
 		sent = now
-		return rc.Flush() == nil
+		return w.Flush() == nil
 	}
 	if !send() {
-		return nil
+		return
 	}
 	tick := time.NewTicker(a.heartbeat())
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-ch:
 			if !send() {
-				return nil
+				return
 			}
 		case <-tick.C:
 			if !a.Service.StillValid(ctx, d) {
 				_, _ = io.WriteString(w, "event: revoked\ndata: {}\n\n")
-				_ = rc.Flush()
-				return nil
+				_ = w.Flush()
+				return
 			}
 			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
-				return nil
+				return
 			}
 			// Also a fallback for a notification lost while a node
 			// reconnected to the database.
 			if !send() {
-				return nil
+				return
 			}
 		}
 	}
