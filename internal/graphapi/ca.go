@@ -1,14 +1,8 @@
 package graphapi
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
-	"mime"
 	"net/http"
 
-	"github.com/vakt-id/vakt/internal/apperr"
 	"github.com/vakt-id/vakt/internal/capolicy"
 	"github.com/vakt-id/vakt/internal/directory"
 	"github.com/vakt-id/vakt/internal/odata"
@@ -78,32 +72,8 @@ func (a *API) caRoutes(add func(method, path string, h handlerFunc)) {
 // object. Its properties are the service's to check (a named location's
 // type depends on its @odata.type, so decode's fixed type does not fit).
 func (c *call) jsonObject(a *API) ([]byte, error) {
-	ct := c.r.Header.Get("Content-Type")
-	mt, _, err := mime.ParseMediaType(ct)
-	if ct == "" || err != nil || mt != "application/json" {
-		return nil, apperr.Invalidf("The request body must be JSON, sent with Content-Type: application/json.").WithCode("BadRequest")
-	}
-	limit := a.MaxBodyBytes
-	if limit <= 0 {
-		limit = defaultMaxBody
-	}
-	raw, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, limit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, apperr.TooLargef("The request body is larger than %d bytes.", limit)
-		}
-		return nil, apperr.Invalidf("The request body could not be read.")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	var fields map[string]json.RawMessage
-	if err := dec.Decode(&fields); err != nil || fields == nil {
-		return nil, apperr.Invalidf("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.").WithCode("BadRequest")
-	}
-	if len(bytes.TrimSpace(raw[dec.InputOffset():])) > 0 {
-		return nil, apperr.Invalidf("Unable to read JSON request payload: unexpected data after the JSON object.").WithCode("BadRequest")
-	}
-	return raw, nil
+	raw, _, err := c.readObject(a)
+	return raw, err
 }
 
 // caDoc renders a stored document.

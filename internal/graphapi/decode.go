@@ -23,13 +23,14 @@ type body struct {
 
 const defaultMaxBody = 1 << 20
 
-// decode reads the request body as one JSON object whose properties must
-// all be in allowed (OData annotations aside).
-func (c *call) decode(a *API, typeName string, allowed ...string) (*body, error) {
+// readObject reads the request body: JSON by Content-Type, within the
+// size limit, exactly one object; it returns the bytes and the object's
+// properties.
+func (c *call) readObject(a *API) ([]byte, map[string]json.RawMessage, error) {
 	ct := c.r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil || mt != "application/json" {
-		return nil, apperr.Invalidf("The request body must be JSON, sent with Content-Type: application/json.").WithCode("BadRequest")
+		return nil, nil, apperr.Invalidf("The request body must be JSON, sent with Content-Type: application/json.").WithCode("BadRequest")
 	}
 	limit := a.MaxBodyBytes
 	if limit <= 0 {
@@ -39,18 +40,27 @@ func (c *call) decode(a *API, typeName string, allowed ...string) (*body, error)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, apperr.TooLargef("The request body is larger than %d bytes.", limit)
+			return nil, nil, apperr.TooLargef("The request body is larger than %d bytes.", limit)
 		}
-		return nil, apperr.Invalidf("The request body could not be read.")
+		return nil, nil, apperr.Invalidf("The request body could not be read.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
 	var fields map[string]json.RawMessage
 	if err := dec.Decode(&fields); err != nil || fields == nil {
-		return nil, apperr.Invalidf("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.").WithCode("BadRequest")
+		return nil, nil, apperr.Invalidf("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.").WithCode("BadRequest")
 	}
 	if len(bytes.TrimSpace(raw[dec.InputOffset():])) > 0 {
-		return nil, apperr.Invalidf("Unable to read JSON request payload: unexpected data after the JSON object.").WithCode("BadRequest")
+		return nil, nil, apperr.Invalidf("Unable to read JSON request payload: unexpected data after the JSON object.").WithCode("BadRequest")
+	}
+	return raw, fields, nil
+}
+
+// decode reads the request body as one JSON object whose properties must
+// all be in allowed (OData annotations aside).
+func (c *call) decode(a *API, typeName string, allowed ...string) (*body, error) {
+	_, fields, err := c.readObject(a)
+	if err != nil {
+		return nil, err
 	}
 	for k := range fields {
 		if strings.HasPrefix(k, "@odata.") {
